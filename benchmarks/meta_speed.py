@@ -15,7 +15,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from smp_nb.data import encode_texts, get_task, load_task, task_texts
-from smp_nb.meta import smp_loss, _atomic_write
+from smp_nb.meta import smp_loss
+from smp_nb.models import atomic_write
 from smp_nb.models import load_encoder
 from smp_nb.scorer import HeadScorer
 
@@ -53,6 +54,6 @@ def main():
             print(f"{name} score_examples={r['score_examples']}: {r['micro_steps_per_s']:.2f} micro-steps/s; "
                   + ", ".join(f"{k} {v:.2f}s ({r['split_fraction'][k]:.0%})" for k, v in r["split"].items()), flush=True)
     res = dict(encoder="offline MiniLM (6 x 12)", threads=torch.get_num_threads(), torch=torch.__version__, rows=rows)
-    _atomic_write(Path(a.out), lambda p: Path(p).write_text(json.dumps(res, indent=1)))
+    atomic_write(Path(a.out), lambda p: Path(p).write_text(json.dumps(res, indent=1)))
 
 if __name__ == "__main__": main()

@@ -14,7 +14,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from smp_nb.data import get_task, load_task, task_texts
-from smp_nb.meta import _atomic_write
+from smp_nb.models import atomic_write
 from smp_nb.models import load_encoder
 from smp_nb.prune import macs_per_token, prune_heads, score_heads
 from smp_nb.sampling import topk_mask
@@ -67,7 +67,7 @@ def main():
         res["score_heads_2000_sst2_seconds"] = time.perf_counter() - t
         print(f"score_heads on 2,000 SST-2 sentences: {res['score_heads_2000_sst2_seconds']:.1f} s")
     else: print(f"GLUE data not found at {a.glue}: the scoring time is not measured")
-    _atomic_write(Path(a.out), lambda p: Path(p).write_text(json.dumps(res, indent=1)))
+    atomic_write(Path(a.out), lambda p: Path(p).write_text(json.dumps(res, indent=1)))
     target = next(r for r in rows if r["batch"] == 32 and r["seq"] == 128)["speedup"]
     print(f"batch 32 x 128 speed-up {target:.2f}x (target 1.25x); parameters {res['params'][0]:,} -> {res['params'][1]:,}")
 

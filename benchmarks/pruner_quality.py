@@ -15,7 +15,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from smp_nb.data import get_task, load_task, task_texts
-from smp_nb.meta import mask_similarity_loss, _atomic_write
+from smp_nb.meta import mask_similarity_loss
+from smp_nb.models import atomic_write
 from smp_nb.models import load_encoder
 from smp_nb.prune import score_heads
 from smp_nb.sampling import topk_mask
@@ -59,7 +60,7 @@ def main():
         print(name, {k: (round(v, 5) if isinstance(v, float) else v) for k, v in r.items()}, flush=True)
     out = dict(rows_per_task=a.rows, random_masks=a.random, ratio=0.5, encoder="offline MiniLM (6 x 12)",
                pruner=a.pruner or "packaged", seconds=round(time.time() - t0, 1), tasks=res)
-    _atomic_write(Path(a.out), lambda p: Path(p).write_text(json.dumps(out, indent=1)))
+    atomic_write(Path(a.out), lambda p: Path(p).write_text(json.dumps(out, indent=1)))
     print("all tasks: beats random", all(r["beats_random"] for r in res.values()),
           "| beats untrained", all(r["beats_untrained"] for r in res.values()))
 

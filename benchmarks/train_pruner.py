@@ -16,7 +16,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from smp_nb.meta import meta_train, train_texts, plot_history, _atomic_write
+from smp_nb.meta import meta_train, train_texts, plot_history
+from smp_nb.models import atomic_write
 from smp_nb.models import load_encoder, OFFLINE_ENCODER
 from smp_nb.scorer import save_scorer
 
@@ -48,7 +49,7 @@ def main():
                 wall_seconds=round(res.seconds, 1),
                 first_losses=first, final_losses=final, torch=torch.__version__, threads=torch.get_num_threads())
     save_scorer(res.scorer, out / "pruner.safetensors", **card)
-    _atomic_write(out / "pruner-history.json", lambda p: Path(p).write_text(json.dumps(res.history)))
+    atomic_write(out / "pruner-history.json", lambda p: Path(p).write_text(json.dumps(res.history)))
     ax = plot_history(res.history, window=50)
     ax.figure.savefig(ROOT / "benchmarks" / "results" / "pruner_loss.png", dpi=120, bbox_inches="tight")
     print(json.dumps(card, indent=1))

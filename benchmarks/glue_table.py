@@ -1,0 +1,408 @@
+"""The GLUE table: the offline MiniLM with 50% of the heads of every layer removed before fine-tuning, chosen by SMP
+and by the baselines, fine-tuned and scored on the dev sets of SST-2, CoLA, MRPC, RTE and STS-B.
+
+Usage:
+  python benchmarks/glue_table.py            # the table (every task x method x seed); resumes where it stopped
+  python benchmarks/glue_table.py --sweep    # MRPC at 25%, 50%, 75% of heads pruned: SMP (ours) vs random
+  python benchmarks/glue_table.py --repr     # STS-B dev Spearman of mean-pooled embeddings, no fine-tuning
+  python benchmarks/glue_table.py --all      # all three, in that order
+  python benchmarks/glue_table.py --quick    # smoke test on tiny slices, into a temporary folder
+  python benchmarks/glue_table.py --report   # only regenerate the Markdown and the plots from the JSON files
+
+Cells (task x method x ratio x seed) are independent runs; each finished cell is one JSON file in
+benchmarks/results/glue/, written atomically. A cell whose file exists is skipped, so an interrupted run resumes.
+After every cell benchmarks/results/glue_table.md and the plots are regenerated from all the files.
+
+Settings and why:
+- every cell starts from a fresh copy of the offline MiniLM (6 layers x 12 heads); pruned cells keep the top 6
+  heads of every layer by the method's scores (`topk_mask`) and remove the others physically (`prune_heads`);
+- fine-tuning: 3 epochs, batch 32, lr 5e-5 (AdamW, linear decay, no warm-up), mean-pooled head, max 128 tokens;
+  the usual BERT recipe; the same for every method, so differences come from the heads kept;
+- SST-2's 67,349 training sentences are subsampled to 8,000 (a fixed seeded subset, the same for every cell) to fit
+  a CPU; the other tasks train on their whole training split; every task is scored on its whole dev set;
+- the label-free scorers (SMP, confidence) read 2,000 training inputs (fixed seeded subset; all of them for smaller
+  sets); the importance baseline first fine-tunes the full model for 1 epoch on the cell's training rows and takes
+  gradients on the same 2,000 inputs with their labels (scores cached per task in results/glue/scores/);
+- seeds 0, 1, 2 for unpruned, SMP (ours) and random (for random the seed also draws the mask), seed 0 for the others;
+- inference throughput: batch 32 x 128 random tokens, median of 5 timed passes of the fine-tuned encoder.
+"""
+import argparse, json, math, os, statistics, sys, tempfile, time, traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import transformers, datasets
+from smp_nb.models import load_encoder, head_grid, OFFLINE_ENCODER
+from smp_nb.data import get_task, load_task, task_texts
+from smp_nb.sampling import topk_mask
+from smp_nb.prune import prune_heads
+from smp_nb.scorer import PACKAGED_PRUNER
+from smp_nb.represent import sentence_repr
+from smp_nb.baselines import random_scores, magnitude_scores, confidence_scores, importance_scores, smp_scores
+from smp_nb.finetune import finetune, _subsample
+
+TASKS = ["sst2", "cola", "mrpc", "rte", "stsb"]
+METHODS = ["unpruned", "smp_ours", "smp_authors", "random", "magnitude", "confidence", "importance"]
+LABELS = dict(unpruned="unpruned", smp_ours="SMP (ours)", smp_authors="SMP (authors' base.bin)", random="random",
+              magnitude="magnitude", confidence="confidence", importance="importance (Michel)")
+SEEDS = dict(unpruned=3, smp_ours=3, random=3)  # others: 1
+SWEEP_TASK, SWEEP_RATIOS, SWEEP_METHODS = "mrpc", (0.25, 0.5, 0.75), ("smp_ours", "random")
+SETTINGS = dict(ratio=0.5, epochs=3, batch_size=32, lr=5e-5, max_length=128, pooling="mean", train_rows=dict(sst2=8000),
+                eval_rows=None, score_rows=2000, importance_epochs=1, rows_seed=0)
+QUICK = dict(SETTINGS, epochs=1, train_rows={t: 64 for t in TASKS}, eval_rows=64, score_rows=32)
+AUTHORS = ROOT.parent / "shared" / "reference" / "thunlp-smp" / "base.bin"
+
+
+def log(*a): print(time.strftime("%H:%M:%S"), *a, flush=True)
+
+def write_json(path: Path, obj):
+    "Write `obj` as JSON to `path` through a temporary file in the same folder."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f: json.dump(obj, f, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True); raise
+
+def atomic_save(fig, path: Path):
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent); os.close(fd)
+    try: fig.savefig(tmp, dpi=120, bbox_inches="tight"); os.replace(tmp, path)
+    except BaseException: Path(tmp).unlink(missing_ok=True); raise
+
+
+class Bench:
+    def __init__(self, a):
+        self.a, self.glue, self.device = a, Path(a.glue), a.device
+        self.S = QUICK if a.quick else SETTINGS
+        self.res = Path(a.results)
+        self.cells_dir, self.scores_dir, self.repr_dir = self.res / "glue", self.res / "glue" / "scores", self.res / "repr"
+        self.authors, self.ours = Path(a.authors_pruner), Path(a.ours_pruner)
+        self._data = {}
+
+    # ---- data ---------------------------------------------------------------------------------------------------
+    def data(self, task):
+        "(train rows used for fine-tuning, dev rows, score texts, score labels) of `task`, cached."
+        if task not in self._data:
+            S = self.S
+            train = _subsample(load_task(task, "train", self.glue), S["train_rows"].get(task), S["rows_seed"], "train_rows")
+            dev = _subsample(load_task(task, "dev", self.glue), S["eval_rows"], S["rows_seed"], "eval_rows")
+            sc = _subsample(train, S["score_rows"], S["rows_seed"], "score_rows")
+            self._data[task] = (train, dev, task_texts(sc, task), list(sc["label"]))
+        return self._data[task]
+
+    def settings(self, task):
+        S = self.S
+        return dict(encoder=OFFLINE_ENCODER, epochs=S["epochs"], batch_size=S["batch_size"], lr=S["lr"],
+                    max_length=S["max_length"], pooling=S["pooling"], train_rows=len(self.data(task)[0]),
+                    eval_rows=len(self.data(task)[1]), score_rows=S["score_rows"], rows_seed=S["rows_seed"])
+
+    def available(self, method):
+        "None if `method` can run here, else the reason it cannot."
+        if method == "smp_ours" and not self.ours.is_file(): return f"our pruner {self.ours} is missing"
+        if method == "smp_authors" and not self.authors.is_file(): return f"the authors' pruner {self.authors} is missing"
+        return None
+
+    # ---- head scores --------------------------------------------------------------------------------------------
+    def scores(self, task, method, seed):
+        "Head scores `[6, 12]` of `method` on `task` (cached on disk; only random depends on the seed)."
+        mseed = seed if method == "random" else 0
+        path = self.scores_dir / f"{task}__{method}__s{mseed}.json"
+        sha = file_sha(self.ours if method == "smp_ours" else self.authors) if method.startswith("smp_") else None
+        if path.is_file():
+            cached = json.loads(path.read_text())
+            if cached.get("pruner_sha256") != sha:
+                sys.exit(f"glue_table: {path} was scored with another pruner than {self.ours if method == 'smp_ours' else self.authors}: "
+                         f"remove {self.scores_dir}/*__{method}__* and {self.cells_dir}/*__{method}__* (and {self.repr_dir}/*__{method}__*) to redo {method}.")
+            return torch.tensor(cached["scores"])
+        model, tok = load_encoder()
+        model.to(self.device)
+        train, dev, texts, labels = self.data(task)
+        extra, t0 = {}, time.perf_counter()
+        if method == "random": s = random_scores(*head_grid(model), seed=mseed)
+        elif method == "magnitude": s = magnitude_scores(model)
+        elif method == "confidence": s = confidence_scores(model, tok, texts, max_length=self.S["max_length"])
+        elif method == "smp_ours": s = smp_scores(model, tok, texts, pruner=self.ours, max_length=self.S["max_length"])
+        elif method == "smp_authors": s = smp_scores(model, tok, texts, pruner=self.authors, max_length=self.S["max_length"])
+        elif method == "importance":
+            log(f"  importance on {task}: fine-tuning the full model for {self.S['importance_epochs']} epoch(s) first")
+            ft = finetune(model, tok, task, train_data=train, eval_data=dev, epochs=self.S["importance_epochs"],
+                          batch_size=self.S["batch_size"], lr=self.S["lr"], max_length=self.S["max_length"], seed=0,
+                          device=self.device)
+            t1 = time.perf_counter()
+            s = importance_scores(ft["model"], tok, texts, labels, task=task, max_length=self.S["max_length"])
+            extra = dict(finetune_seconds=ft["train_seconds"], gradient_seconds=time.perf_counter() - t1,
+                         finetuned_dev_metrics=ft["metrics"])
+        else: raise ValueError(method)
+        extra["score_seconds"] = time.perf_counter() - t0
+        write_json(path, dict(task=task, method=method, seed=mseed, scores=s.tolist(), pruner_sha256=sha, **extra))
+        return s
+
+    # ---- one cell -----------------------------------------------------------------------------------------------
+    def cell_path(self, task, method, ratio, seed):
+        r = 0 if method == "unpruned" else int(round(ratio * 100))
+        return self.cells_dir / f"{task}__{method}__r{r}__s{seed}.json"
+
+    def run_cell(self, task, method, ratio, seed):
+        path = self.cell_path(task, method, ratio, seed)
+        if path.is_file(): return False
+        why = self.available(method)
+        if why: log(f"skip {path.stem}: {why}"); return False
+        log(f"run  {path.stem}")
+        train, dev, _, _ = self.data(task)
+        info = {}
+        if method != "unpruned":
+            s = self.scores(task, method, seed)
+            mask = topk_mask(s, ratio)
+            info = dict(scores=s.tolist(), kept_heads=[r.nonzero().flatten().tolist() for r in mask])
+        model, tok = load_encoder()
+        if method != "unpruned": prune_heads(model, mask)
+        S = self.S
+        res = finetune(model, tok, task, train_data=train, eval_data=dev, epochs=S["epochs"], batch_size=S["batch_size"],
+                       lr=S["lr"], max_length=S["max_length"], pooling=S["pooling"], seed=seed, device=self.device)
+        thr = throughput(res["model"].encoder)
+        out = {k: v for k, v in res.items() if k != "model"}
+        out.update(method=method, ratio=0.0 if method == "unpruned" else ratio, throughput=thr, settings=self.settings(task),
+                   torch=torch.__version__, transformers=transformers.__version__, threads=torch.get_num_threads(),
+                   finished=datetime.now(timezone.utc).isoformat(timespec="seconds"), **info)
+        write_json(path, out)
+        log(f"done {path.stem}: main {res['main']:.4f}, {res['train_seconds']:.0f} s fine-tuning, {thr:.1f} seq/s")
+        return True
+
+    def cells(self, tasks, methods):
+        "The table's cells, seed by seed, so that a partial run covers every task and method early."
+        out = []
+        for seed in range(3):
+            for task in tasks:
+                for m in methods:
+                    if seed < (1 if self.a.quick else SEEDS.get(m, 1)): out.append((task, m, self.S["ratio"], seed))
+        return out
+
+    def sweep_cells(self):
+        n = 1 if self.a.quick else 3
+        return [(SWEEP_TASK, m, r, s) for s in range(n) for r in SWEEP_RATIOS for m in SWEEP_METHODS] + \
+               [(SWEEP_TASK, "unpruned", 0.0, s) for s in range(n)]
+
+    def run(self, cells):
+        for c in cells:
+            try:
+                if self.run_cell(*c): report(self.res, self)
+            except KeyboardInterrupt: raise
+            except Exception:
+                log(f"FAILED {self.cell_path(*c).stem}:"); traceback.print_exc()
+                if self.a.quick: raise
+
+    # ---- representation quality ---------------------------------------------------------------------------------
+    def run_repr(self, methods):
+        dev = _subsample(load_task("stsb", "dev", self.glue), self.S["eval_rows"], self.S["rows_seed"], "eval_rows")
+        pairs, gold = task_texts(dev, "stsb"), list(dev["label"])
+        for m in methods:
+            for seed in range(1 if (self.a.quick or m != "random") else 3):
+                path = self.repr_dir / f"stsb__{m}__s{seed}.json"
+                if path.is_file(): continue
+                why = self.available(m)
+                if why: log(f"skip repr {m}: {why}"); continue
+                log(f"repr {m} seed {seed}")
+                model, tok = load_encoder()
+                info = {}
+                if m != "unpruned":
+                    mask = topk_mask(self.scores("stsb", m, seed), self.S["ratio"])
+                    prune_heads(model, mask)
+                    info = dict(kept_heads=[r.nonzero().flatten().tolist() for r in mask])
+                sims = pair_similarities(model.to(self.device), tok, pairs, self.S["max_length"])
+                from scipy.stats import pearsonr, spearmanr
+                write_json(path, dict(method=m, seed=seed, spearman=float(spearmanr(sims, gold)[0]),
+                                      pearson=float(pearsonr(sims, gold)[0]), rows=len(gold), **info))
+            report(self.res, self)
+
+
+def file_sha(path):
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+def throughput(model, batch_size=32, seq_len=128, repeats=5):
+    "Median sequences per second of `model` on random `batch_size x seq_len` inputs."
+    dev = next(model.parameters()).device
+    ids = torch.randint(1000, model.config.vocab_size, (batch_size, seq_len), generator=torch.Generator().manual_seed(0)).to(dev)
+    batch = dict(input_ids=ids, attention_mask=torch.ones_like(ids))
+    ts = []
+    model.eval()
+    with torch.inference_mode():
+        model(**batch)
+        for _ in range(repeats):
+            if dev.type == "cuda": torch.cuda.synchronize(dev)
+            t = time.perf_counter(); model(**batch)
+            if dev.type == "cuda": torch.cuda.synchronize(dev)
+            ts.append(time.perf_counter() - t)
+    return batch_size / statistics.median(ts)
+
+def pair_similarities(model, tok, pairs, max_length=128, batch_size=64):
+    "Cosine similarity of the mean-pooled last hidden states of each pair's two sentences."
+    dev, out = next(model.parameters()).device, []
+    with torch.inference_mode():
+        for i in range(0, len(pairs), batch_size):
+            chunk = pairs[i:i + batch_size]
+            reps = []
+            for side in (0, 1):
+                b = tok([p[side] for p in chunk], padding=True, truncation=True, max_length=max_length, return_tensors="pt").to(dev)
+                reps.append(sentence_repr(model(**b), b["attention_mask"], "mean"))
+            out += torch.nn.functional.cosine_similarity(*reps).tolist()
+    return out
+
+
+# ---- the report ----------------------------------------------------------------------------------------------------
+def _load(folder):
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+
+def _ms(xs):
+    "mean and sample standard deviation (0 for a single value)."
+    return statistics.mean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
+
+def _cell_text(xs, scale=100):
+    if not xs: return "-"
+    m, s = _ms([x * scale for x in xs])
+    return f"{m:.1f} ± {s:.1f} ({len(xs)})" if len(xs) > 1 else f"{m:.1f} (1)"
+
+def report(res_dir: Path, bench=None):
+    "Regenerate glue_table.md and the plots from the JSON files under `res_dir`."
+    import matplotlib; matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    cells = _load(res_dir / "glue")
+    tasks = [t for t in TASKS if any(c["task"] == t for c in cells)]
+    main = [c for c in cells if c["ratio"] in (0.0, 0.5)]
+    by = lambda t, m, key="main", cs=main: [c[key] for c in cs if c["task"] == t and c["method"] == m]
+    methods = [m for m in METHODS if any(c["method"] == m for c in main)]
+    lines = ["# GLUE dev results: 50% of attention heads removed before fine-tuning", "",
+             f"Generated {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} by `benchmarks/glue_table.py` "
+             f"from {len(cells)} runs in `{(res_dir / 'glue').name}/`.", "",
+             "Offline MiniLM (all-MiniLM-L6-v2, 6 layers x 12 heads). Pruned rows: the top 6 heads of every layer by the "
+             "method's scores, the other 6 removed physically, then fine-tuned like the unpruned model (3 epochs, batch 32, "
+             "lr 5e-5, mean-pooled head). SST-2 trains on a fixed random 8,000 of its 67,349 training sentences; the other "
+             "tasks on their full training sets; all on the full dev sets. Scores are the GLUE score of each task x 100 "
+             "(CoLA: Matthews corr.; SST-2, RTE: accuracy; MRPC: mean of accuracy and F1; STS-B: mean of Pearson and "
+             "Spearman), as mean ± standard deviation over seeds (number of seeds in brackets).", ""]
+    if main:
+        ref_t = {t: statistics.mean(by(t, "unpruned", "train_seconds")) for t in tasks if by(t, "unpruned", "train_seconds")}
+        ref_q = {t: statistics.mean(by(t, "unpruned", "throughput")) for t in tasks if by(t, "unpruned", "throughput")}
+        head = ["method", *[get_task(t).folder for t in tasks], "average", "fine-tuning time", "inference speed"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" + "---:|" * (len(head) - 1)]
+        for m in methods:
+            per = [by(t, m) for t in tasks]
+            avg = f"{100 * statistics.mean(statistics.mean(x) for x in per):.1f}" if all(per) else "-"
+            if all(per) and len(tasks) < len(TASKS): avg += " (partial)"
+            rt = [statistics.mean(by(t, m, "train_seconds")) / ref_t[t] for t in tasks if by(t, m) and t in ref_t]
+            rq = [statistics.mean(by(t, m, "throughput")) / ref_q[t] for t in tasks if by(t, m) and t in ref_q]
+            lines.append("| " + " | ".join([LABELS[m], *[_cell_text(x) for x in per], avg,
+                                            f"{statistics.mean(rt):.2f}x" if rt else "-",
+                                            f"{statistics.mean(rq):.2f}x" if rq else "-"]) + " |")
+        lines += ["", "Fine-tuning time and inference speed are relative to the unpruned model on the same task, averaged "
+                  "over tasks (inference: batch 32 x 128 tokens; all runs on the same CPU, which other work shared, so "
+                  "timings are noisy).", "", "![GLUE dev results](glue_table.png)", "", "### Every metric", "",
+                  "| task | method | metric | value |", "|---|---|---|---:|"]
+        for t in tasks:
+            for m in methods:
+                cs = [c for c in main if c["task"] == t and c["method"] == m]
+                for k in (cs[0]["metrics"] if cs else {}):
+                    if k != "main": lines.append(f"| {get_task(t).folder} | {LABELS[m]} | {k} | {_cell_text([c['metrics'][k] for c in cs])} |")
+        sc = _load(res_dir / "glue" / "scores")
+        imp = [s for s in sc if s["method"] == "importance"]
+        if sc:
+            lines += ["", "### Cost of choosing the heads (seconds, once per task)", "", "| task | method | seconds |", "|---|---|---:|"]
+            for s in sc:
+                extra = f" (of which {s['finetune_seconds']:.0f} s fine-tuning the full model for 1 epoch)" if s.get("finetune_seconds") else ""
+                lines.append(f"| {get_task(s['task']).folder} | {LABELS[s['method']]}{' seed ' + str(s['seed']) if s['method'] == 'random' else ''} | {s['score_seconds']:.1f}{extra} |")
+        fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(tasks) + 2), 4))
+        w = 0.8 / max(1, len(methods))
+        for i, m in enumerate(methods):
+            ys = [_ms([100 * x for x in by(t, m)]) if by(t, m) else (math.nan, 0) for t in tasks]
+            ax.bar([j + i * w for j in range(len(tasks))], [y[0] for y in ys], w, yerr=[y[1] for y in ys], label=LABELS[m], capsize=2)
+        ax.set_xticks([j + w * (len(methods) - 1) / 2 for j in range(len(tasks))], [get_task(t).folder for t in tasks])
+        ax.set_ylabel("GLUE dev score x 100"); ax.set_title("MiniLM, 50% of heads per layer removed before fine-tuning")
+        ax.legend(fontsize=7, ncol=2); atomic_save(fig, res_dir / "glue_table.png"); plt.close(fig)
+    sweep = [c for c in cells if c["task"] == SWEEP_TASK and c["method"] in (*SWEEP_METHODS, "unpruned")]
+    if any(c["ratio"] not in (0.0, 0.5) for c in sweep):
+        lines += ["", f"## Ratio sweep on {get_task(SWEEP_TASK).folder}", "", "| method | " +
+                  " | ".join(f"{int(r * 100)}% pruned" for r in SWEEP_RATIOS) + " |", "|---|" + "---:|" * len(SWEEP_RATIOS)]
+        u = [c["main"] for c in sweep if c["method"] == "unpruned"]
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        if u: ax.axhline(100 * statistics.mean(u), color="gray", ls="--", label=f"unpruned ({len(u)} seed{'s' if len(u) > 1 else ''})")
+        for m in SWEEP_METHODS:
+            vals = [[c["main"] for c in sweep if c["method"] == m and c["ratio"] == r] for r in SWEEP_RATIOS]
+            lines.append(f"| {LABELS[m]} | " + " | ".join(_cell_text(v) for v in vals) + " |")
+            pts = [(100 * r, *_ms([100 * x for x in v])) for r, v in zip(SWEEP_RATIOS, vals) if v]
+            if pts: ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[p[2] for p in pts], marker="o", capsize=3, label=LABELS[m])
+        if u: lines.append(f"| unpruned | {_cell_text(u)} (no heads pruned) | | |")
+        ax.set_xlabel("% of heads removed in every layer"); ax.set_ylabel(f"{get_task(SWEEP_TASK).folder} dev score x 100")
+        ax.legend(fontsize=8); atomic_save(fig, res_dir / "glue_sweep.png"); plt.close(fig)
+        lines += ["", "![ratio sweep](glue_sweep.png)"]
+    rep = _load(res_dir / "repr")
+    if rep:
+        lines += ["", "## Representation quality without fine-tuning", "",
+                  "STS-B dev: Spearman (and Pearson) correlation x 100 between the gold similarity and the cosine similarity "
+                  "of the two sentences' mean-pooled last hidden states, for the unpruned MiniLM and each method's 50% model "
+                  "(heads chosen on STS-B's training inputs; importance needs STS-B labels and a fine-tuning pass).", "",
+                  "| method | Spearman | Pearson |", "|---|---:|---:|"]
+        ms = [m for m in METHODS if any(r["method"] == m for r in rep)]
+        for m in ms:
+            rs = [r for r in rep if r["method"] == m]
+            lines.append(f"| {LABELS[m]} | {_cell_text([r['spearman'] for r in rs])} | {_cell_text([r['pearson'] for r in rs])} |")
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        st = [_ms([100 * r["spearman"] for r in rep if r["method"] == m]) for m in ms]
+        ax.bar(range(len(ms)), [s[0] for s in st], yerr=[s[1] for s in st], capsize=3)
+        ax.set_xticks(range(len(ms)), [LABELS[m] for m in ms], rotation=30, ha="right", fontsize=8)
+        ax.set_ylabel("STS-B dev Spearman x 100"); ax.set_title("Mean-pooled embeddings, no fine-tuning")
+        atomic_save(fig, res_dir / "glue_repr.png"); plt.close(fig)
+        lines += ["", "![representation quality](glue_repr.png)"]
+    todo = []
+    if bench is not None:
+        for c in bench.cells(TASKS, METHODS) + bench.sweep_cells():
+            if not bench.cell_path(*c).is_file() and bench.available(c[1]) is None: todo.append(bench.cell_path(*c).stem)
+        lines += ["", f"Cells still to run: {len(set(todo))}."]
+    text = "\n".join(lines) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=".glue_table.", suffix=".md", dir=res_dir)
+    with os.fdopen(fd, "w") as f: f.write(text)
+    os.replace(tmp, res_dir / "glue_table.md")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"), help="GLUE TSV folder")
+    ap.add_argument("--results", default=None, help="results folder (default: benchmarks/results; --quick: a temporary folder)")
+    ap.add_argument("--authors-pruner", default=str(AUTHORS), help="the authors' base.bin")
+    ap.add_argument("--ours-pruner", default=str(PACKAGED_PRUNER), help="our pruner (default: the packaged one)")
+    ap.add_argument("--tasks", default=",".join(TASKS)); ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--sweep", action="store_true"); ap.add_argument("--repr", action="store_true")
+    ap.add_argument("--all", action="store_true"); ap.add_argument("--report", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="smoke test: 64 train and dev rows, 1 epoch, 1 seed, task RTE unless --tasks")
+    ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    a = ap.parse_args()
+    if a.quick and "--tasks" not in sys.argv: a.tasks = "rte"
+    if a.results is None: a.results = tempfile.mkdtemp(prefix="glue-quick-") if a.quick else str(ROOT / "benchmarks" / "results")
+    if a.quick and Path(a.results).resolve() == (ROOT / "benchmarks" / "results").resolve():
+        sys.exit("glue_table: --quick results are not the table's: give --results a scratch folder (or leave it out).")
+    if a.device is None: a.device = "cuda" if torch.cuda.is_available() else "cpu"
+    tasks = [get_task(t).name for t in a.tasks.split(",") if t.strip()]
+    methods = [m.strip() for m in a.methods.split(",") if m.strip()]
+    bad = [m for m in methods if m not in METHODS]
+    if bad: sys.exit(f"glue_table: unknown method(s) {bad}: choose from {METHODS}.")
+    if not Path(a.glue).is_dir(): sys.exit(f"glue_table: GLUE data not found at {a.glue}: pass --glue DIR (GLUE TSV layout).")
+    torch.set_num_threads(os.cpu_count())
+    transformers.utils.logging.set_verbosity_error(); transformers.utils.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    bench = Bench(a)
+    Path(a.results).mkdir(parents=True, exist_ok=True)
+    log(f"results in {a.results}" + (" (quick smoke test)" if a.quick else ""))
+    for m in methods:
+        why = bench.available(m)
+        if why: log(f"method {m} will be skipped: {why}")
+    if a.report: report(Path(a.results), bench); return
+    if not (a.sweep or a.repr) or a.all: bench.run(bench.cells(tasks, methods))
+    if a.sweep or a.all: bench.run(bench.sweep_cells())
+    if a.repr or a.all: bench.run_repr(methods)
+    report(Path(a.results), bench)
+    log(f"report: {Path(a.results) / 'glue_table.md'}")
+
+if __name__ == "__main__": main()
