@@ -1,6 +1,6 @@
 """Did the packaged pruner learn? Similarity loss of fixed 50% masks on GLUE dev inputs it never saw.
 
-For each of the five tasks: the dev inputs (first 512), heads scored single-shot by a pruner on those inputs,
+For each of the five tasks: the dev inputs (first 256), heads scored single-shot by a pruner on those inputs,
 its top-k mask (6 of 12 heads in every layer of the offline MiniLM), and the similarity loss between the full and
 the masked encoder (no dropout, batches of 64). Compared with 20 random masks of the same budget, with the top-k
 mask of an untrained scorer (3 initialisations), and with the authors' BERT-base pruner when ../shared is present.
@@ -29,7 +29,8 @@ def main():
     ap.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"))
     ap.add_argument("--authors", default=str(ROOT.parent / "shared" / "reference" / "thunlp-smp" / "base.bin"))
     ap.add_argument("--pruner", default=None, help="a scorer file (default: the packaged pruner)")
-    ap.add_argument("--rows", type=int, default=512)
+    ap.add_argument("--rows", type=int, default=256)
+    ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--random", type=int, default=20)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "pruner_quality.json"))
     a = ap.parse_args()
@@ -42,7 +43,7 @@ def main():
     if Path(a.authors).exists(): pruners["authors-base"] = load_pruner(a.authors)
     else: print(f"authors' checkpoint not found at {a.authors}: that row is skipped")
     res, t0 = {}, time.time()
-    for name in TASKS:
+    for name in a.tasks.split(","):
         task = get_task(name)
         texts = task_texts(load_task(name, "dev", a.glue), task)[:a.rows]
         loss = lambda m: mask_similarity_loss(model, tok, texts, m, batch_size=64)

@@ -7,7 +7,7 @@ Settings and why (the authors: batch 60 x 8, 6000-8000 steps, lr 2e-2, on GPUs):
 - batch 32, accumulation 2: one micro-step of MiniLM with maps, scorer and gated backward takes about 2-4 s on
   2 CPU cores, so 60 minutes buy roughly 600-900 micro-batches (the CPU is shared with other work); smaller optimizer steps, more of them.
 - score_examples 16: heads are scored on 16 of the 32 examples (the scorer's convolutions dominate the step).
-- lr 0.1 (5x the authors'): 300 steps instead of 6000-8000, with clipping at 1.0 bounding each update.
+- lr 0.1 (5x the authors'): 450 steps instead of 6000-8000, with clipping at 1.0 bounding each update.
 """
 import argparse, json, os, sys, time
 from pathlib import Path
@@ -22,19 +22,24 @@ from smp_nb.models import load_encoder, OFFLINE_ENCODER
 from smp_nb.scorer import save_scorer
 
 TASKS = ["sst2", "cola", "mrpc", "stsb", "rte"]
-SETTINGS = dict(steps=300, batch_size=32, accumulation=2, lr=0.1, score_examples=16, seed=0, max_length=128)
+SETTINGS = dict(steps=450, batch_size=32, accumulation=2, lr=0.1, optimizer="sgd", score_examples=16, seed=0, max_length=128)
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"))
     ap.add_argument("--steps", type=int, default=SETTINGS["steps"])
     ap.add_argument("--lr", type=float, default=SETTINGS["lr"])
+    ap.add_argument("--optimizer", default=SETTINGS["optimizer"])
+    ap.add_argument("--accumulation", type=int, default=SETTINGS["accumulation"])
+    ap.add_argument("--score-examples", type=int, default=SETTINGS["score_examples"])
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--out", default=str(ROOT / "smp_nb" / "assets"))
     ap.add_argument("--ckpt", default=str(ROOT / "benchmarks" / "runs" / "pruner-ckpt"))
     a = ap.parse_args()
     if not Path(a.glue).exists(): sys.exit(f"GLUE data not found at {a.glue}: pass --glue DIR (GLUE TSV layout).")
-    settings = dict(SETTINGS, steps=a.steps, lr=a.lr)
-    torch.set_num_threads(os.cpu_count())
+    settings = dict(SETTINGS, steps=a.steps, lr=a.lr, optimizer=a.optimizer, accumulation=a.accumulation,
+                    score_examples=a.score_examples)
+    torch.set_num_threads(a.threads)
     model, tok = load_encoder()
     texts = train_texts(TASKS, a.glue)
     t0 = time.time()
@@ -51,7 +56,7 @@ def main():
     save_scorer(res.scorer, out / "pruner.safetensors", **card)
     atomic_write(out / "pruner-history.json", lambda p: Path(p).write_text(json.dumps(res.history)))
     ax = plot_history(res.history, window=50)
-    ax.figure.savefig(ROOT / "benchmarks" / "results" / "pruner_loss.png", dpi=120, bbox_inches="tight")
+    ax.figure.savefig(out / "pruner_loss.png", dpi=120, bbox_inches="tight")
     print(json.dumps(card, indent=1))
 
 if __name__ == "__main__": main()
