@@ -56,7 +56,8 @@ def main():
     save_scorer(res.scorer, out / "pruner.safetensors", **card)
     atomic_write(out / "pruner-history.json", lambda p: Path(p).write_text(json.dumps(res.history)))
     ax = plot_history(res.history, window=50)
-    ax.figure.savefig(out / "pruner_loss.png", dpi=120, bbox_inches="tight")
+    png = ROOT / "benchmarks" / "results" / "pruner_loss.png" if out == ROOT / "smp_nb" / "assets" else out / "pruner_loss.png"
+    ax.figure.savefig(png, dpi=120, bbox_inches="tight")
     print(json.dumps(card, indent=1))
 
 if __name__ == "__main__": main()
