@@ -35,7 +35,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 import transformers, datasets
-from smp_nb.models import load_encoder, head_grid, OFFLINE_ENCODER
+from smp_nb.models import atomic_write, load_encoder, head_grid, OFFLINE_ENCODER
 from smp_nb.data import get_task, load_task, task_texts
 from smp_nb.sampling import topk_mask
 from smp_nb.prune import prune_heads
@@ -60,18 +60,11 @@ def log(*a): print(time.strftime("%H:%M:%S"), *a, flush=True)
 
 def write_json(path: Path, obj):
     "Write `obj` as JSON to `path` through a temporary file in the same folder."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f: json.dump(obj, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
+    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1)))
 
 def atomic_save(fig, path: Path):
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent); os.close(fd)
-    try: fig.savefig(tmp, dpi=120, bbox_inches="tight"); os.replace(tmp, path)
-    except BaseException: Path(tmp).unlink(missing_ok=True); raise
+    "Save `fig` as a PNG at `path` through a temporary file in the same folder."
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
 
 
 class Bench:
@@ -362,9 +355,7 @@ def report(res_dir: Path, bench=None):
             if not bench.cell_path(*c).is_file() and bench.available(c[1]) is None: todo.append(bench.cell_path(*c).stem)
         lines += ["", f"Cells still to run: {len(set(todo))}."]
     text = "\n".join(lines) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=".glue_table.", suffix=".md", dir=res_dir)
-    with os.fdopen(fd, "w") as f: f.write(text)
-    os.replace(tmp, res_dir / "glue_table.md")
+    atomic_write(res_dir / "glue_table.md", lambda tmp: Path(tmp).write_text(text))
 
 
 def main():

@@ -27,7 +27,7 @@ from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainingArguments
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from .models import base_model, heads_per_layer, load_encoder
+from .models import atomic_write, base_model, heads_per_layer, load_encoder
 from .data import GlueTask, get_task, load_task
 from .prune import load_pruned
 
@@ -233,8 +233,5 @@ def smp_finetune(model:str=None, # encoder: Hub name, folder, or a folder writte
                    seed=seed, pooling=pooling, eval_rows=eval_rows, train_data=train, eval_data=dev, progress=progress)
     text = result_json(dict(res, model_name=model))
     if out is not None:
-        p = Path(out); p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-        with os.fdopen(fd, "w") as f: f.write(text)
-        os.replace(tmp, p)
+        atomic_write(out, lambda tmp: Path(tmp).write_text(text))
     print(text)
