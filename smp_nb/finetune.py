@@ -182,7 +182,10 @@ def finetune(encoder:nn.Module, # a bare encoder, full or pruned (`load_encoder`
     finally:
         if tmp is not None: tmp.cleanup()
     model.eval()
-    metrics = glue_metric(task, pred.predictions, dev["label"])
+    # pair each prediction with its own label: with train_sampling_strategy="group_by_length" transformers v5 also
+    # reorders the dev set by length
+    labels = pred.label_ids if pred.label_ids is not None else dev["label"]
+    metrics = glue_metric(task, pred.predictions, labels)
     return dict(task=task.name, metrics=metrics, main=metrics["main"], train_loss=float(tr.training_loss),
                 train_rows=len(train), eval_rows=len(dev), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                 pooling=model.pooling, heads=heads_per_layer(model), train_seconds=train_seconds,

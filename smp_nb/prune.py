@@ -61,6 +61,9 @@ def score_heads(model:nn.Module, # an unpruned encoder of a supported family
     is_pair = _texts_are_pairs(texts)
     channel = 0 if (is_pair if pair is None else pair) else 1
     scorer = _as_pruner(pruner)
+    first, second = ([t[0] for t in texts], [t[1] for t in texts]) if is_pair else (texts, None)
+    lengths = [len(ids) for ids in tokenizer(first, second, truncation=True, max_length=max_length)["input_ids"]]
+    texts = [texts[i] for i in sorted(range(len(texts)), key=lengths.__getitem__)]  # short batches pad little
     dev = torch.device(device) if device is not None else next(model.parameters()).device
     model.to(dev); scorer.to(dev)
     modes = model.training, scorer.training

@@ -12,7 +12,9 @@ import tempfile
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from fastcore.basics import patch
 from safetensors.torch import load_file, save_file
 
 import smp_nb
@@ -55,6 +57,52 @@ class HeadScorer(nn.Module):
             raise ValueError(f"HeadScorer reads maps of shape [N, 1, {MAP_SIZE}, {MAP_SIZE}]; got {list(maps.shape)} "
                              "(use `fit_maps` to pad or crop, or `head_scores` for [layers, batch, heads, S, S]).")
         return 2 * self.main(maps.contiguous(memory_format=torch.channels_last)).flatten(1)
+
+# %% ../nbs/04_scorer.ipynb #960cba75
+@patch
+def _blocks(self:HeadScorer) -> list:
+    "The network as `(convolution, what follows it)` pairs: the four strided blocks after the first convolution, then the last."
+    m = self.main
+    return [(m[0], m[1:2])] + [(m[i], m[i + 1:i + 3]) for i in (2, 5, 8, 11)] + [(m[14], m[15:16])]
+
+@patch
+def _zero_acts(self:HeadScorer, device, dtype) -> tuple:
+    "Inputs of every block for an all-zero map, border-padded, and the last block's output; cached until the weights change."
+    key = (str(device), dtype, torch.is_inference_mode_enabled(),
+           tuple((id(t), t._version) for t in (*self.parameters(), *self.buffers())))
+    cache = getattr(self, "_zero_cache", None)
+    if cache is not None and cache[0] == key: return cache[1]
+    with torch.no_grad():
+        bg, x0 = [], torch.zeros(1, 1, MAP_SIZE, MAP_SIZE, device=device, dtype=dtype)
+        for conv, rest in self._blocks()[:-1]:
+            bg.append(F.pad(x0, (1, 1, 1, 1)))
+            x0 = rest(conv(x0.contiguous(memory_format=torch.channels_last))).clone()
+    self._zero_cache = (key, (bg, x0))
+    return bg, x0
+
+@patch
+def score_maps(self:HeadScorer, maps:torch.Tensor # `[N, 1, S, S]` attention maps of any size `S`
+              ) -> torch.Tensor:
+    "Scores `[N, 2]` of maps padded with zeros (or cropped) to 128 x 128; in eval mode the padding is skipped exactly."
+    if maps.ndim != 4 or maps.shape[1] != 1 or maps.shape[2] != maps.shape[3]:
+        raise ValueError(f"score_maps reads square maps of shape [N, 1, S, S]; got {list(maps.shape)}.")
+    S = maps.shape[-1]
+    if S >= MAP_SIZE or self.training: return self(fit_maps(maps, MAP_SIZE))
+    blocks, n, cl = self._blocks(), len(maps), torch.channels_last
+    bg, x0 = self._zero_acts(maps.device, maps.dtype)
+    x, r, size = maps, S, MAP_SIZE
+    for b, (conv, rest) in enumerate(blocks[:-1]):
+        r_out = min(r // 2 + 1, size // 2)  # output rows (and columns) that see the corner
+        m = min(2 * r_out + 2, size + 2)  # padded input rows they read
+        inp = torch.empty((n, bg[b].shape[1], m, m), device=maps.device, dtype=maps.dtype, memory_format=cl)
+        inp.copy_(bg[b][..., :m, :m].expand(n, -1, -1, -1))
+        inp[..., 1:r + 1, 1:r + 1] = x
+        out = F.conv2d(inp, conv.weight, stride=conv.stride)  # the padding is already in `inp`
+        x, r, size = rest(out[..., :r_out, :r_out]), r_out, size // 2
+    conv, rest = blocks[-1]  # the last convolution is linear: background's output + the corner's difference
+    base = conv(x0.contiguous(memory_format=cl)).flatten(1)
+    diff = torch.einsum("nchw,ochw->no", x - x0[..., :r, :r], conv.weight[..., :r, :r])
+    return 2 * rest(base + diff)
 
 # %% ../nbs/04_scorer.ipynb #38c8d23e
 def _check_state(sd, scorer:HeadScorer, path) -> None:
@@ -100,10 +148,10 @@ def head_scores(scorer:HeadScorer, # the pruner
     if channel not in (0, 1): raise ValueError(f"channel must be 0 (sentence-pair tasks) or 1 (single sentences); got {channel!r}.")
     if maps.ndim != 5: raise ValueError(f"maps must be [layers, batch, heads, S, S]; got shape {list(maps.shape)}.")
     if chunk < 1: raise ValueError(f"chunk must be a positive number of maps; got {chunk}.")
-    L, B, H = maps.shape[:3]
+    L, B, H, S = maps.shape[:4]
     p = next(scorer.parameters())
-    flat = fit_maps(maps, MAP_SIZE).reshape(L * B * H, 1, MAP_SIZE, MAP_SIZE).to(device=p.device, dtype=p.dtype)
-    out = torch.cat([scorer(flat[i:i + chunk])[:, channel] for i in range(0, len(flat), chunk)])
+    flat = maps.reshape(L * B * H, 1, S, maps.shape[-1]).to(device=p.device, dtype=p.dtype)
+    out = torch.cat([scorer.score_maps(flat[i:i + chunk])[:, channel] for i in range(0, len(flat), chunk)])
     return out.view(L, B, H).mean(1)
 
 # %% ../nbs/04_scorer.ipynb #4ff03ad0
