@@ -52,7 +52,7 @@ def main():
     rows = []
     for seq in (32, 128):
         for bs in (1, 8, 32):
-            reps = 30 if bs * seq <= 256 else 15 if bs * seq <= 1024 else 8
+            reps = 40 if bs * seq <= 256 else 20 if bs * seq <= 1024 else 16
             tf, tp = bench([full, pruned], bs, seq, reps)
             rows.append(dict(batch=bs, seq=seq, full_seq_per_s=bs / tf, pruned_seq_per_s=bs / tp, speedup=tf / tp, repeats=reps))
             print(f"batch {bs:>2} seq {seq:>3}: full {bs / tf:8.1f} seq/s  pruned {bs / tp:8.1f} seq/s  speed-up {tf / tp:.2f}x", flush=True)
