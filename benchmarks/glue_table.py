@@ -186,7 +186,8 @@ class Bench:
             if "inference_speedup" in c: continue
             model = load_encoder()[0]
             if c.get("kept_heads") is not None:
-                prune_heads(model, [[1.0 if h in k else 0.0 for h in range(12)] for k in c["kept_heads"]])
+                H = head_grid(model)[1]
+                prune_heads(model, [[1.0 if h in k else 0.0 for h in range(H)] for k in c["kept_heads"]])
             c["inference_speedup"] = self.speedup(model.to(self.device))
             c["inference_speedup_note"] = "measured after the run, on a model with the same kept heads"
             write_json(path, c)
@@ -312,7 +313,6 @@ def report(res_dir: Path, bench=None):
     if main:
         quiet = [c for c in main if timing_ok(c)]
         ref_t = {t: statistics.mean(by(t, "unpruned", "train_seconds", quiet)) for t in tasks if by(t, "unpruned", "train_seconds", quiet)}
-        ref_q = {t: statistics.mean(by(t, "unpruned", "throughput")) for t in tasks if by(t, "unpruned", "throughput")}
         head = ["method", *[get_task(t).folder for t in tasks], "average", "fine-tuning time", "inference speed"]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" + "---:|" * (len(head) - 1)]
         for m in methods:
@@ -337,7 +337,6 @@ def report(res_dir: Path, bench=None):
                 for k in (cs[0]["metrics"] if cs else {}):
                     if k != "main": lines.append(f"| {get_task(t).folder} | {LABELS[m]} | {k} | {_cell_text([c['metrics'][k] for c in cs])} |")
         sc = _load(res_dir / "glue" / "scores")
-        imp = [s for s in sc if s["method"] == "importance"]
         if sc:
             lines += ["", "### Cost of choosing the heads (seconds, once per task)", "", "| task | method | seconds |", "|---|---|---:|"]
             for s in sc:

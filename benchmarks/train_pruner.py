@@ -9,7 +9,7 @@ Settings and why (the authors: batch 60 x 8, 6000-8000 steps, lr 2e-2, on GPUs):
 - score_examples 16: heads are scored on 16 of the 32 examples (the scorer's convolutions dominate the step).
 - lr 0.1 (5x the authors'): 450 steps instead of 6000-8000, with clipping at 1.0 bounding each update.
 """
-import argparse, json, os, sys, time
+import argparse, json, os, sys
 from pathlib import Path
 
 import torch
@@ -42,7 +42,6 @@ def main():
     torch.set_num_threads(a.threads)
     model, tok = load_encoder()
     texts = train_texts(TASKS, a.glue)
-    t0 = time.time()
     res = meta_train(model, tok, texts, ckpt_dir=a.ckpt, ckpt_every=25, resume=True, **settings)
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     final = res.task_losses(last=max(1, settings["steps"] // 10))

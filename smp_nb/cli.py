@@ -7,17 +7,15 @@ Docs: https://smp-nb.github.io/smp-nb/cli.html.md"""
 # %% ../nbs/11_cli.ipynb #44214a0c
 from __future__ import annotations
 import json
-import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-import torch
 from fastcore.script import call_parse
 
 from .data import get_task, load_task, task_texts
-from .models import OFFLINE_ENCODER, head_grid, load_encoder, replace_dir
+from .models import OFFLINE_ENCODER, load_encoder, replace_dir
 from .prune import prune_heads, prune_report, save_mask, save_pruned, score_heads
 from .sampling import topk_mask
 from .scorer import load_pruner

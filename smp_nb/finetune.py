@@ -8,8 +8,6 @@ Docs: https://smp-nb.github.io/smp-nb/finetune.html.md"""
 from __future__ import annotations
 import inspect
 import json
-import math
-import os
 import sys
 import tempfile
 import time
@@ -27,7 +25,7 @@ from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainingArguments
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from .models import atomic_write, base_model, heads_per_layer, load_encoder
+from .models import atomic_write, heads_per_layer, load_encoder
 from .data import GlueTask, get_task, load_task
 from .prune import load_pruned
 

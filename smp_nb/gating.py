@@ -16,7 +16,7 @@ from torch import nn
 from transformers import AttentionInterface
 from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
-from .models import adapter_for, attention_layers, base_model, heads_per_layer
+from .models import adapter_for, attention_layers, heads_per_layer
 
 # %% auto #0
 __all__ = ['smp_attention', 'head_gates', 'attention_maps', 'fit_maps', 'zero_head_reference']

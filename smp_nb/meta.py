@@ -8,7 +8,6 @@ Docs: https://smp-nb.github.io/smp-nb/meta.html.md"""
 from __future__ import annotations
 import json
 import math
-import os
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -20,12 +19,12 @@ from fastcore.script import call_parse
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
-from .data import GLUE_TASKS, TaskSampler, encode_texts, get_task, load_task, task_texts
+from .data import TaskSampler, encode_texts, get_task, load_task, task_texts
 from .gating import attention_maps, head_gates
 from .models import atomic_write, head_grid, load_encoder
 from .represent import repr_dropout_mask, sentence_repr, similarity_loss
 from .sampling import sample_head_mask
-from .scorer import HeadScorer, head_scores, load_scorer, save_scorer
+from .scorer import HeadScorer, head_scores, save_scorer
 
 # %% auto #0
 __all__ = ['task_mode', 'smp_loss', 'save_checkpoint', 'latest_checkpoint', 'load_checkpoint', 'MetaResult', 'meta_train',

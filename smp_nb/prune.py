@@ -7,7 +7,6 @@ Docs: https://smp-nb.github.io/smp-nb/prune.html.md"""
 # %% ../nbs/07_prune.ipynb #93e74346
 from __future__ import annotations
 import json
-import os
 import shutil
 import statistics
 import tempfile
@@ -22,7 +21,7 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer
 from tqdm.auto import tqdm
 
 from .models import adapter_for, atomic_write, attention_layers, base_model, head_size, heads_per_layer, replace_dir
-from .gating import attention_maps, head_gates
+from .gating import attention_maps
 from .scorer import HeadScorer, head_scores, load_pruner
 from .data import encode_texts, text_batches
 

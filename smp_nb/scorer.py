@@ -7,8 +7,6 @@ Docs: https://smp-nb.github.io/smp-nb/scorer.html.md"""
 # %% ../nbs/04_scorer.ipynb #1c2e354e
 from __future__ import annotations
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
