@@ -8,7 +8,13 @@ raises the loss most are kept) is evaluated on dev exactly like `pruner_quality.
 `results/pruner_quality.json`. If this mask beats them, the objective carries the information a pruner needs and the
 question is how well the scorer learns it.
 
-Usage: python benchmarks/pruner_signal.py [--glue DIR] [--threads N]
+`--estimate regression` reads the same objective without any derivative: 128 training inputs (2 batches of 64), the
+similarity loss of `--masks` random 50% masks on them (forward passes only), a ridge regression of the log loss on
+the 72 mask bits, and the top-k mask of the heads whose presence lowers the loss most (the secant, where the gradient
+is the tangent; the score-function estimator in `smp_loss` follows the same kind of signal). It also evaluates that
+mask on the dev inputs of every other task given, to see whether one task's choice serves the others.
+
+Usage: python benchmarks/pruner_signal.py [--glue DIR] [--threads N] [--estimate gradient|regression] [--tasks mrpc]
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -28,14 +34,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--estimate", choices=["gradient", "regression"], default="gradient")
+    ap.add_argument("--masks", type=int, default=240, help="random masks for --estimate regression")
+    ap.add_argument("--tasks", default="sst2,cola,mrpc,stsb,rte")
     a = ap.parse_args()
     if not Path(a.glue).exists(): sys.exit(f"GLUE data not found at {a.glue}: pass --glue DIR.")
     torch.set_num_threads(a.threads)
     model, tok = load_encoder(); model.eval()
     for p in model.parameters(): p.requires_grad_(False)
     q = json.loads((ROOT / "benchmarks" / "results" / "pruner_quality.json").read_text())["tasks"]
+    if a.estimate == "regression": return regression(model, tok, a, q)
     g = torch.Generator().manual_seed(0)
-    for t in ["sst2", "cola", "mrpc", "stsb", "rte"]:
+    for t in a.tasks.split(","):
         t0 = time.time()
         tr = task_texts(load_task(t, "train", a.glue), get_task(t))
         rows = [tr[i] for i in torch.randperm(len(tr), generator=g)[:256].tolist()]
@@ -53,5 +63,36 @@ def main():
         r = q[t]
         print(f"{t}: gradient-importance mask {L:.5f} | trained {r['trained']:.5f} random {r['random_mean']:.5f} "
               f"untrained {r['untrained_mean']:.5f} ({time.time() - t0:.0f}s)", flush=True)
+
+def regression(model, tok, a, q):
+    "Top-k mask of a ridge regression of the log similarity loss of random masks on the mask bits, per task."
+    tasks = a.tasks.split(",")
+    devs = {t: task_texts(load_task(t, "dev", a.glue), get_task(t))[:256] for t in tasks}
+    for t in tasks:
+        t0, g = time.time(), torch.Generator().manual_seed(0)
+        tr = task_texts(load_task(t, "train", a.glue), get_task(t))
+        rows = [tr[i] for i in torch.randperm(len(tr), generator=g)[:128].tolist()]
+        mode, _ = task_mode(get_task(t).pair)
+        bs = [encode_texts(tok, rows[i:i + 64]) for i in (0, 64)]
+        X, y = [], []
+        with torch.no_grad():
+            fulls = [sentence_repr(model(**b), b["attention_mask"], mode) for b in bs]
+            for _ in range(a.masks):
+                m = topk_mask(torch.rand(6, 12, generator=g), 0.5)
+                with head_gates(model, m):
+                    y.append(sum(similarity_loss(f, sentence_repr(model(**b), b["attention_mask"], mode)).item()
+                                 for f, b in zip(fulls, bs)) / 2)
+                X.append(m.flatten())
+        out = ROOT / "benchmarks" / "runs" / "signal-samples"; out.mkdir(parents=True, exist_ok=True)
+        torch.save(dict(X=torch.stack(X), y=torch.tensor(y)), out / f"{t}.pt")  # read by scorer_fit.py
+        A = torch.cat([torch.stack(X), torch.ones(len(X), 1)], 1)
+        beta = torch.linalg.solve(A.T @ A + 1e-2 * torch.eye(A.shape[1]), A.T @ torch.tensor(y).log())[:72].view(6, 12)
+        mask = topk_mask(-beta, 0.5)
+        res = {u: mask_similarity_loss(model, tok, devs[u], mask, batch_size=64) for u in tasks}
+        r = q[t]
+        print(f"{t}: regression mask {res[t]:.5f} | trained {r['trained']:.5f} random {r['random_mean']:.5f} "
+              f"untrained {r['untrained_mean']:.5f} | on the other tasks' dev: "
+              + ", ".join(f"{u} {v:.5f} (untrained {q[u]['untrained_mean']:.5f})" for u, v in res.items() if u != t)
+              + f" ({time.time() - t0:.0f}s)", flush=True)
 
 if __name__ == "__main__": main()

@@ -1,6 +1,8 @@
 """Meta-train the pruner shipped with smp-nb: the offline MiniLM on the train splits of five GLUE tasks, on a CPU.
 
-Usage: python benchmarks/train_pruner.py [--glue DIR] [--steps N] [--out smp_nb/assets]
+Usage: python benchmarks/train_pruner.py [--glue DIR] [--steps N] [--lr LR] [--estimator straight-through|score-function]
+       [--samples 4] [--out smp_nb/assets] [--ckpt DIR]
+(the packaged pruner: the defaults, straight-through, the paper's estimator)
 Needs the GLUE TSVs (default: ../shared/glue beside the repository); resumes from benchmarks/runs/pruner-ckpt.
 
 Settings and why (the authors: batch 60 x 8, 6000-8000 steps, lr 2e-2, on GPUs):
@@ -22,7 +24,8 @@ from smp_nb.models import load_encoder, OFFLINE_ENCODER
 from smp_nb.scorer import save_scorer
 
 TASKS = ["sst2", "cola", "mrpc", "stsb", "rte"]
-SETTINGS = dict(steps=450, batch_size=32, accumulation=2, lr=0.1, optimizer="sgd", score_examples=16, seed=0, max_length=128)
+SETTINGS = dict(steps=450, batch_size=32, accumulation=2, lr=0.1, optimizer="sgd", score_examples=16, seed=0, max_length=128,
+                estimator="straight-through", samples=4)
 
 def main():
     ap = argparse.ArgumentParser()
@@ -32,13 +35,15 @@ def main():
     ap.add_argument("--optimizer", default=SETTINGS["optimizer"])
     ap.add_argument("--accumulation", type=int, default=SETTINGS["accumulation"])
     ap.add_argument("--score-examples", type=int, default=SETTINGS["score_examples"])
+    ap.add_argument("--estimator", default=SETTINGS["estimator"])
+    ap.add_argument("--samples", type=int, default=SETTINGS["samples"])
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--out", default=str(ROOT / "smp_nb" / "assets"))
     ap.add_argument("--ckpt", default=str(ROOT / "benchmarks" / "runs" / "pruner-ckpt"))
     a = ap.parse_args()
     if not Path(a.glue).exists(): sys.exit(f"GLUE data not found at {a.glue}: pass --glue DIR (GLUE TSV layout).")
     settings = dict(SETTINGS, steps=a.steps, lr=a.lr, optimizer=a.optimizer, accumulation=a.accumulation,
-                    score_examples=a.score_examples)
+                    score_examples=a.score_examples, estimator=a.estimator, samples=a.samples)
     torch.set_num_threads(a.threads)
     model, tok = load_encoder()
     texts = train_texts(TASKS, a.glue)

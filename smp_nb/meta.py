@@ -23,14 +23,16 @@ from .data import TaskSampler, encode_texts, get_task, load_task, task_texts
 from .gating import attention_maps, head_gates
 from .models import atomic_write, head_grid, load_encoder
 from .represent import repr_dropout_mask, sentence_repr, similarity_loss
-from .sampling import sample_head_mask
+from .sampling import sample_head_mask, sample_topk
 from .scorer import HeadScorer, head_scores, save_scorer
 
 # %% auto #0
-__all__ = ['task_mode', 'smp_loss', 'save_checkpoint', 'latest_checkpoint', 'load_checkpoint', 'MetaResult', 'meta_train',
-           'plot_history', 'mask_similarity_loss', 'train_texts', 'smp_train']
+__all__ = ['ESTIMATORS', 'task_mode', 'smp_loss', 'save_checkpoint', 'latest_checkpoint', 'load_checkpoint', 'MetaResult',
+           'meta_train', 'plot_history', 'mask_similarity_loss', 'train_texts', 'smp_train']
 
 # %% ../nbs/06_meta.ipynb #4c35ee40
+ESTIMATORS = ("straight-through", "score-function")
+
 def task_mode(pair:bool) -> tuple:
     "`(representation mode, scorer channel)` of a task: pooled and 0 for sentence pairs, mean and 1 for single sentences."
     return ("pooled", 0) if pair else ("mean", 1)
@@ -45,9 +47,14 @@ def smp_loss(model, scorer, batch:dict, # the encoder, the head scorer, a tokeni
              mean_weight:float=1.0, # loss weight for mean-pooled tasks (the released code: 10)
              score_examples:int|None=None, # score heads on the first this many examples only (default: all)
              generator:torch.Generator|None=None, # drives mask sampling and dropout
-             timings:dict|None=None # if given, seconds spent per phase are added to it
+             timings:dict|None=None, # if given, seconds spent per phase are added to it
+             estimator:str="straight-through", # gradient to the scorer: "straight-through" (the paper's) or "score-function"
+             samples:int=4 # masks drawn per batch by the score-function estimator
             ) -> torch.Tensor:
-    "The label-free SMP loss of one batch; gradients reach the scorer only."
+    "The label-free SMP loss of one batch (mean over masks); its gradient reaches the scorer only, by `estimator`."
+    if estimator not in ESTIMATORS: raise ValueError(f"Unknown estimator {estimator!r}: use one of {ESTIMATORS}.")
+    if estimator == "score-function" and samples < 2:
+        raise ValueError(f"The score-function estimator needs samples >= 2 masks per batch (a leave-one-out baseline); got {samples}.")
     mode, channel = task_mode(pair)
     t0 = time.perf_counter()
     with torch.no_grad():
@@ -58,15 +65,33 @@ def smp_loss(model, scorer, batch:dict, # the encoder, the head scorer, a tokeni
     n_whole = int(math.floor(whole_layers * L + 0.5))
     sampled = torch.randperm(L, generator=generator)[n_whole:].sort().values.to(maps.device)
     mask = torch.ones(L, H, device=maps.device)
+    scores = None
     if len(sampled):
         sub = maps[sampled] if score_examples is None else maps[sampled, :score_examples]
         scores = head_scores(scorer, sub, channel)
-        mask = mask.index_copy(0, sampled, sample_head_mask(scores, keep, whole_layers=0.0, generator=generator))
-    t2 = time.perf_counter()
-    with head_gates(model, mask):
-        pruned = sentence_repr(model(**batch), batch["attention_mask"], mode)
-    dim_mask = repr_dropout_mask(full.shape[-1], p=repr_dropout, generator=generator, device=full.device)
-    loss = similarity_loss(full, pruned, dim_mask=dim_mask, softmax=softmax, weight=1.0 if pair else mean_weight)
+    weight = 1.0 if pair else mean_weight
+    if estimator == "score-function":
+        t2 = time.perf_counter()
+        dim_mask = repr_dropout_mask(full.shape[-1], p=repr_dropout, generator=generator, device=full.device)
+        losses, logps = [], []
+        for _ in range(samples):
+            m, lp = sample_topk(scores, keep, generator=generator) if scores is not None else (None, torch.zeros(()))
+            with torch.no_grad(), head_gates(model, mask if m is None else mask.index_copy(0, sampled, m)):
+                pruned = sentence_repr(model(**batch), batch["attention_mask"], mode)
+            losses.append(similarity_loss(full, pruned, dim_mask=dim_mask, softmax=softmax, weight=weight)); logps.append(lp)
+        losses, logps = torch.stack(losses), torch.stack(logps)
+        loss = losses.mean()
+        # leave-one-out baseline; advantages relative to the batch's mean loss, so tasks of any loss scale weigh alike
+        adv = (losses - (losses.sum() - losses) / (samples - 1)) / loss.clamp_min(1e-12)
+        surrogate = (adv.detach() * logps).mean()
+        loss = loss + surrogate - surrogate.detach()  # the mean loss forward, the estimator backward
+    else:
+        if scores is not None: mask = mask.index_copy(0, sampled, sample_head_mask(scores, keep, whole_layers=0.0, generator=generator))
+        t2 = time.perf_counter()
+        with head_gates(model, mask):
+            pruned = sentence_repr(model(**batch), batch["attention_mask"], mode)
+        dim_mask = repr_dropout_mask(full.shape[-1], p=repr_dropout, generator=generator, device=full.device)
+        loss = similarity_loss(full, pruned, dim_mask=dim_mask, softmax=softmax, weight=weight)
     if timings is not None:
         for k, v in (("encoder+maps", t1 - t0), ("scorer+sampling", t2 - t1), ("gated pass+loss", time.perf_counter() - t2)):
             timings[k] = timings.get(k, 0.0) + v
@@ -142,6 +167,8 @@ def meta_train(model, tokenizer, # the frozen encoder and its tokenizer
                whole_layers:float=0.5, # fraction of layers left whole in each step
                repr_dropout:float=0.8, softmax:str="row", mean_weight:float=1.0, # loss options, as in `smp_loss`
                score_examples:int|None=None, # score heads on this many examples of each batch (default: all)
+               estimator:str="straight-through", # "straight-through" (the paper's) or "score-function" (see `smp_loss`)
+               samples:int=4, # masks per batch for the score-function estimator
                max_length:int=128, # tokens per input (the scorer reads 128 x 128 maps)
                scorer:HeadScorer|None=None, # start from this scorer (default: a fresh `HeadScorer()`)
                seed:int=0, # seeds the scorer's init, the task sampler, masks and dropout
@@ -158,6 +185,7 @@ def meta_train(model, tokenizer, # the frozen encoder and its tokenizer
     if steps < 1 or batch_size < 2 or accumulation < 1:
         raise ValueError(f"need steps >= 1, batch_size >= 2 and accumulation >= 1 (got {steps}, {batch_size}, {accumulation}).")
     if resume and ckpt_dir is None: raise ValueError("resume=True needs the ckpt_dir to resume from.")
+    if estimator not in ESTIMATORS: raise ValueError(f"Unknown estimator {estimator!r}: use one of {ESTIMATORS}.")
     acc = accelerator or Accelerator()
     L, H = head_grid(model)
     keep = H - int(math.floor(ratio * H + 0.5))
@@ -190,7 +218,7 @@ def meta_train(model, tokenizer, # the frozen encoder and its tokenizer
             sync = micro == accumulation - 1
             with (nullcontext() if sync else acc.no_sync(scorer)):
                 loss = smp_loss(model, scorer, batch, pairs[task], keep, whole_layers, repr_dropout, softmax,
-                                mean_weight, score_examples, generator=gen, timings=timings)
+                                mean_weight, score_examples, generator=gen, timings=timings, estimator=estimator, samples=samples)
                 if not torch.isfinite(loss): skipped += 1; continue
                 t0 = time.perf_counter()
                 acc.backward(loss / accumulation)
@@ -278,23 +306,30 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
               softmax:str="row", # "row" (paper) or "pairs" (the released code)
               mean_weight:float=1.0, # loss weight of mean-pooled tasks (released code: 10)
               score_examples:int=None, # score heads on this many examples of each batch (default: all)
+              estimator:str="straight-through", # straight-through (the paper's) or score-function
+              samples:int=4, # masks per batch for the score-function estimator
               no_progress:bool=False # hide the progress bar
              ):
     "Meta-train an SMP head scorer on GLUE tasks and save it."
     import sys
     try:
+        if estimator not in ESTIMATORS: raise ValueError(f"--estimator must be one of {', '.join(ESTIMATORS)}; got {estimator!r}.")
+        if estimator == "score-function" and samples < 2: raise ValueError(f"--samples must be at least 2; got {samples}.")
+        names = [get_task(t.strip()).name for t in tasks.split(",") if t.strip()]  # unknown tasks fail before any loading
+        if not names: raise ValueError(f"--tasks names no GLUE task (got {tasks!r}); e.g. --tasks sst2,cola,mrpc,stsb,rte.")
         enc, tok = load_encoder(model)
-        texts = train_texts([t.strip() for t in tasks.split(",") if t.strip()], data_dir, max_rows=max_rows, seed=seed)
+        texts = train_texts(names, data_dir, max_rows=max_rows, seed=seed)
     except (ValueError, FileNotFoundError, OSError, ImportError) as e:
         print(f"smp-train: error: {' '.join(str(e).split())}", file=sys.stderr); sys.exit(2)
     outp = Path(out); outp.mkdir(parents=True, exist_ok=True)
     res = meta_train(enc, tok, texts, steps=steps, batch_size=batch_size, accumulation=accumulation, lr=lr,
                      optimizer=optimizer, max_length=max_length, seed=seed, softmax=softmax, mean_weight=mean_weight,
-                     score_examples=score_examples, ckpt_dir=outp / "checkpoints", ckpt_every=ckpt_every, resume=resume, progress=not no_progress)
+                     score_examples=score_examples, estimator=estimator, samples=samples, ckpt_dir=outp / "checkpoints", ckpt_every=ckpt_every, resume=resume, progress=not no_progress)
     save_scorer(res.scorer, outp / "pruner.safetensors", encoder=model or "sentence-transformers/all-MiniLM-L6-v2",
                 tasks=list(texts), steps=steps, batch_size=batch_size, accumulation=accumulation, lr=lr,
                 optimizer=optimizer, seed=seed,
-                softmax=softmax, mean_weight=mean_weight, score_examples=score_examples, skipped=res.skipped, seconds=round(res.seconds, 1),
+                softmax=softmax, mean_weight=mean_weight, score_examples=score_examples, estimator=estimator,
+                samples=samples if estimator == "score-function" else None, skipped=res.skipped, seconds=round(res.seconds, 1),
                 final_losses=res.task_losses(last=max(1, steps // 10)))
     atomic_write(outp / "history.json", lambda p: Path(p).write_text(json.dumps(res.history)))
     ax = plot_history(res.history); ax.figure.savefig(outp / "loss.png", dpi=120, bbox_inches="tight")

@@ -1,4 +1,4 @@
-"""Draw hard head masks from the scorer's scores during meta-training (Gumbel, straight-through), and pick the top heads when pruning.
+"""Draw hard head masks from the scorer's scores during meta-training (Gumbel, with straight-through or score-function gradients), and pick the top heads when pruning.
 
 Docs: https://smp-nb.github.io/smp-nb/sampling.html.md"""
 
@@ -12,7 +12,7 @@ import warnings
 import torch
 
 # %% auto #0
-__all__ = ['gumbel_like', 'sample_head_mask', 'topk_mask']
+__all__ = ['gumbel_like', 'sample_head_mask', 'sample_topk', 'topk_mask']
 
 # %% ../nbs/05_sampling.ipynb #74527666
 def gumbel_like(x:torch.Tensor, generator:torch.Generator|None=None) -> torch.Tensor:
@@ -44,6 +44,24 @@ def sample_head_mask(scores:torch.Tensor, # head scores `[num_layers, num_heads]
     whole[perm[:n_whole].cpu()] = True
     whole = whole.to(scores.device)[:, None]
     return torch.where(whole, torch.ones_like(mask), mask)
+
+# %% ../nbs/05_sampling.ipynb #7029e50c
+def sample_topk(scores:torch.Tensor, # head scores `[rows, heads]` (logits), one draw per row
+                keep:int, # heads kept in each row
+                generator:torch.Generator|None=None # for reproducible draws
+               ) -> tuple:
+    "`(mask, log_prob)`: a hard mask with `keep` heads per row drawn by Gumbel-top-k, and the draw's Plackett-Luce log-probability (summed over rows), differentiable in `scores`."
+    if scores.ndim != 2: raise ValueError(f"scores must be [rows, heads], got shape {list(scores.shape)}.")
+    R, H = scores.shape
+    if not 1 <= keep <= H: raise ValueError(f"keep={keep} must be between 1 and the number of heads ({H}).")
+    order = (scores.detach() + gumbel_like(scores.detach(), generator)).topk(keep, dim=-1).indices  # [R, keep], best first
+    mask = torch.zeros_like(scores.detach()).scatter_(-1, order, 1.0)
+    before = torch.zeros(R, keep, H, dtype=torch.bool, device=scores.device)  # heads drawn before position j
+    if keep > 1:
+        prev = torch.nn.functional.one_hot(order[:, :-1], H).bool().cumsum(1).bool()
+        before[:, 1:] = prev
+    lse = torch.logsumexp(scores[:, None, :].masked_fill(before, float("-inf")), dim=-1)  # [R, keep]
+    return mask, (scores.gather(-1, order) - lse).sum()
 
 # %% ../nbs/05_sampling.ipynb #ee4ae468
 def _round(x:float) -> int: return int(math.floor(x + 0.5))
