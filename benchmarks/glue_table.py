@@ -6,6 +6,7 @@ Usage:
   python benchmarks/glue_table.py --sweep    # MRPC at 25%, 50%, 75% of heads pruned: SMP (ours) vs random
   python benchmarks/glue_table.py --repr     # STS-B dev Spearman of mean-pooled embeddings, no fine-tuning
   python benchmarks/glue_table.py --all      # all three, in that order
+  python benchmarks/glue_table.py --all --seeds 0   # one seed of everything first; later seeds with --seeds 1,2
   python benchmarks/glue_table.py --quick    # smoke test on tiny slices, into a temporary folder
   python benchmarks/glue_table.py --report   # only regenerate the Markdown and the plots from the JSON files
 
@@ -199,13 +200,18 @@ class Bench:
         for seed in range(3):
             for task in tasks:
                 for m in methods:
-                    if seed < (1 if self.a.quick else SEEDS.get(m, 1)): out.append((task, m, self.S["ratio"], seed))
+                    if seed < (1 if self.a.quick else SEEDS.get(m, 1)) and self.want_seed(seed):
+                        out.append((task, m, self.S["ratio"], seed))
         return out
+
+    def want_seed(self, seed):
+        "Whether `--seeds` (default: all) asks for this seed."
+        return self.a.seeds is None or seed in self.a.seeds
 
     def sweep_cells(self):
         n = 1 if self.a.quick else 3
-        return [(SWEEP_TASK, m, r, s) for s in range(n) for r in SWEEP_RATIOS for m in SWEEP_METHODS] + \
-               [(SWEEP_TASK, "unpruned", 0.0, s) for s in range(n)]
+        return [(SWEEP_TASK, m, r, s) for s in range(n) if self.want_seed(s) for r in SWEEP_RATIOS for m in SWEEP_METHODS] + \
+               [(SWEEP_TASK, "unpruned", 0.0, s) for s in range(n) if self.want_seed(s)]
 
     def run(self, cells):
         for c in cells:
@@ -222,6 +228,7 @@ class Bench:
         pairs, gold = task_texts(dev, "stsb"), list(dev["label"])
         for m in methods:
             for seed in range(1 if (self.a.quick or m != "random") else 3):
+                if not self.want_seed(seed): continue
                 path = self.repr_dir / f"stsb__{m}__s{seed}.json"
                 if path.is_file(): continue
                 why = self.available(m)
@@ -404,7 +411,11 @@ def main():
     ap.add_argument("--all", action="store_true"); ap.add_argument("--report", action="store_true")
     ap.add_argument("--quick", action="store_true", help="smoke test: 64 train and dev rows, 1 epoch, 1 seed, task RTE unless --tasks")
     ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    ap.add_argument("--seeds", default=None, help="only these seeds, e.g. 0 or 1,2 (default: all); "
+                    "`--all --seeds 0` fills every section once before later seeds")
     a = ap.parse_args()
+    try: a.seeds = None if a.seeds is None else {int(x) for x in a.seeds.split(",") if x.strip()}
+    except ValueError: sys.exit(f"glue_table: --seeds takes comma-separated integers such as 0 or 1,2, not {a.seeds!r}.")
     if a.quick and "--tasks" not in sys.argv: a.tasks = "rte"
     if a.results is None: a.results = tempfile.mkdtemp(prefix="glue-quick-") if a.quick else str(ROOT / "benchmarks" / "results")
     if a.quick and Path(a.results).resolve() == (ROOT / "benchmarks" / "results").resolve():

@@ -3,7 +3,9 @@
 For each of the five tasks: the dev inputs (first 256), heads scored single-shot by a pruner on those inputs,
 its top-k mask (6 of 12 heads in every layer of the offline MiniLM), and the similarity loss between the full and
 the masked encoder (no dropout, batches of 64). Compared with 20 random masks of the same budget, with the top-k
-mask of an untrained scorer (3 initialisations), and with the authors' BERT-base pruner when ../shared is present.
+mask of an untrained scorer (3 initialisations, with the trained pruner's map fitting and, if that is "stretch", also
+with the authors' zero padding; "beats untrained" means better than every one of them), and with the authors'
+BERT-base pruner when ../shared is present.
 
 Usage: python benchmarks/pruner_quality.py [--glue DIR] [--pruner PATH] [--out benchmarks/results/pruner_quality.json]
 """
@@ -38,8 +40,11 @@ def main():
     model, tok = load_encoder()
     L, H = 6, 12
     pruners = {"trained": load_pruner(a.pruner)}
-    for s in range(3):
-        torch.manual_seed(s); pruners[f"untrained-{s}"] = HeadScorer().eval()
+    fits = list(dict.fromkeys([pruners["trained"].fit, "pad"]))
+    untrained = [f"untrained-{s}" if fit == "pad" else f"untrained-{fit}-{s}" for fit in fits for s in range(3)]
+    for fit in fits:
+        for s in range(3):
+            torch.manual_seed(s); pruners[f"untrained-{s}" if fit == "pad" else f"untrained-{fit}-{s}"] = HeadScorer(fit=fit).eval()
     if Path(a.authors).exists(): pruners["authors-base"] = load_pruner(a.authors)
     else: print(f"authors' checkpoint not found at {a.authors}: that row is skipped")
     res, t0 = {}, time.time()
@@ -54,13 +59,13 @@ def main():
         g = torch.Generator().manual_seed(0)
         rnd = [loss(topk_mask(torch.rand(L, H, generator=g), 0.5)) for _ in range(a.random)]
         r["random_mean"], r["random_std"], r["random_min"] = statistics.mean(rnd), statistics.stdev(rnd), min(rnd)
-        r["untrained_mean"] = statistics.mean(r[f"untrained-{s}"] for s in range(3))
+        r["untrained_mean"] = statistics.mean(r[k] for k in untrained)
         r["beats_random"] = r["trained"] < r["random_mean"]
-        r["beats_untrained"] = r["trained"] < min(r[f"untrained-{s}"] for s in range(3))
+        r["beats_untrained"] = r["trained"] < min(r[k] for k in untrained)
         res[name] = r
         print(name, {k: (round(v, 5) if isinstance(v, float) else v) for k, v in r.items()}, flush=True)
     out = dict(rows_per_task=a.rows, random_masks=a.random, ratio=0.5, encoder="offline MiniLM (6 x 12)",
-               pruner=a.pruner or "packaged", seconds=round(time.time() - t0, 1), tasks=res)
+               pruner=a.pruner or "packaged", fit=pruners["trained"].fit, seconds=round(time.time() - t0, 1), tasks=res)
     atomic_write(Path(a.out), lambda p: Path(p).write_text(json.dumps(out, indent=1)))
     print("all tasks: beats random", all(r["beats_random"] for r in res.values()),
           "| beats untrained", all(r["beats_untrained"] for r in res.values()))

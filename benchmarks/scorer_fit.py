@@ -7,7 +7,10 @@ the attention maps of the same 128 training inputs (Adam, 3 random layers per st
 batch-norm in training mode as in meta-training), then scores the dev inputs of each task given: rank correlation of
 its scores with the target ranking, and the dev similarity loss of its top-k 50% mask.
 
-Usage: python benchmarks/scorer_fit.py [--task mrpc] [--eval mrpc,stsb,rte] [--steps 300] [--lr 1e-3] [--threads 1]
+`--fit stretch` gives the scorer maps stretched to 128 x 128 (`fit_maps(how="stretch")`) instead of zero-padded, so that
+a head's pattern lands in the same place whatever the sentence length.
+
+Usage: python benchmarks/scorer_fit.py [--task mrpc] [--eval mrpc,stsb,rte] [--steps 300] [--lr 1e-3] [--threads 1] [--fit pad|stretch]
 """
 import argparse, sys, time
 from pathlib import Path
@@ -34,7 +37,7 @@ def main():
     ap.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"))
     ap.add_argument("--task", default="mrpc"); ap.add_argument("--eval", default="mrpc,stsb,rte")
     ap.add_argument("--steps", type=int, default=300); ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1); ap.add_argument("--fit", default="pad", choices=("pad", "stretch"))
     a = ap.parse_args()
     if not Path(a.glue).exists(): sys.exit(f"GLUE data not found at {a.glue}: pass --glue DIR.")
     samples = ROOT / "benchmarks" / "runs" / "signal-samples" / f"{a.task}.pt"
@@ -51,7 +54,7 @@ def main():
     tr = task_texts(load_task(a.task, "train", a.glue), get_task(a.task))
     rows = [tr[i] for i in torch.randperm(len(tr), generator=g)[:128].tolist()]  # the rows pruner_signal.py used
     with torch.no_grad(): maps = [attention_maps(model, **encode_texts(tok, rows[i:i + 16])) for i in range(0, 128, 16)]
-    torch.manual_seed(0); sc = HeadScorer().train()
+    torch.manual_seed(0); sc = HeadScorer(fit=a.fit).train()
     opt = torch.optim.Adam(sc.parameters(), lr=a.lr)
     t0 = time.time()
     for step in range(a.steps):

@@ -19,7 +19,7 @@ from transformers.masking_utils import AttentionMaskInterface, eager_mask
 from .models import adapter_for, attention_layers, heads_per_layer
 
 # %% auto #0
-__all__ = ['smp_attention', 'head_gates', 'attention_maps', 'fit_maps', 'zero_head_reference']
+__all__ = ['FIT_MODES', 'smp_attention', 'head_gates', 'attention_maps', 'fit_maps', 'zero_head_reference']
 
 # %% ../nbs/01_gating.ipynb #d92bdeda
 class _Routes(threading.local):
@@ -124,13 +124,29 @@ def attention_maps(model:nn.Module, # an encoder of a supported family
     return (maps, out) if return_outputs else maps
 
 # %% ../nbs/01_gating.ipynb #c7dd23e6
-def fit_maps(maps:torch.Tensor, # `[..., seq, seq]` attention maps
-             size:int=128 # the scorer's input size
+FIT_MODES = ("pad", "stretch")
+
+def fit_maps(maps:torch.Tensor, # `[..., seq, seq]` attention maps, query rows of padding tokens zeroed
+             size:int=128, # the scorer's input size
+             how:str="pad" # "pad": zero-pad (or crop) to `size`; "stretch": resize each map's real tokens to `size`
             ) -> torch.Tensor:
-    "Zero-pad (or crop, for sequences longer than `size`) the last two dimensions of `maps` to `size`."
+    "Fit the last two dimensions of `maps` to `size` x `size`, by zero padding (the authors') or by stretching."
+    if how not in FIT_MODES: raise ValueError(f"Unknown map fitting {how!r}: use one of {FIT_MODES}.")
+    if maps.ndim < 2 or maps.shape[-1] != maps.shape[-2]:
+        raise ValueError(f"fit_maps reads square maps [..., seq, seq]; got shape {list(maps.shape)}.")
     s = maps.shape[-1]
-    if s >= size: return maps[..., :size, :size]
-    return F.pad(maps, (0, size - s, 0, size - s))
+    if how == "pad":
+        if s >= size: return maps[..., :size, :size]
+        return F.pad(maps, (0, size - s, 0, size - s))
+    flat = maps.reshape(-1, 1, s, s)
+    lens = (flat.sum(-1) > 0.5).sum(-1).flatten().clamp(min=1)  # real query rows sum to 1, padding rows to 0
+    out = flat.new_zeros(len(flat), 1, size, size)
+    for n in lens.unique().tolist():
+        i = (lens == n).nonzero().flatten()
+        block = flat[i][..., :n, :n]
+        big = F.interpolate(block, size=(size, size), mode="bilinear" if n <= size else "area")
+        out[i] = big / big.sum(-1, keepdim=True).clamp_min(1e-12)  # every row a distribution again
+    return out.view(*maps.shape[:-2], size, size)
 
 # %% ../nbs/01_gating.ipynb #3a56e2fd
 def zero_head_reference(model:nn.Module, layer:int, head:int) -> nn.Module:

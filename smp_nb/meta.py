@@ -20,15 +20,16 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from .data import TaskSampler, encode_texts, get_task, load_task, task_texts
-from .gating import attention_maps, head_gates
+from .gating import attention_maps, head_gates, FIT_MODES
 from .models import atomic_write, head_grid, load_encoder
 from .represent import repr_dropout_mask, sentence_repr, similarity_loss
-from .sampling import sample_head_mask, sample_topk
+from .sampling import sample_head_mask, sample_topk, topk_mask
 from .scorer import HeadScorer, head_scores, save_scorer
 
 # %% auto #0
 __all__ = ['ESTIMATORS', 'task_mode', 'smp_loss', 'save_checkpoint', 'latest_checkpoint', 'load_checkpoint', 'MetaResult',
-           'meta_train', 'plot_history', 'mask_similarity_loss', 'train_texts', 'smp_train']
+           'meta_train', 'plot_history', 'mask_similarity_loss', 'train_texts', 'smp_train', 'secant_importance',
+           'importance_targets', 'fit_scorer']
 
 # %% ../nbs/06_meta.ipynb #4c35ee40
 ESTIMATORS = ("straight-through", "score-function")
@@ -170,7 +171,8 @@ def meta_train(model, tokenizer, # the frozen encoder and its tokenizer
                estimator:str="straight-through", # "straight-through" (the paper's) or "score-function" (see `smp_loss`)
                samples:int=4, # masks per batch for the score-function estimator
                max_length:int=128, # tokens per input (the scorer reads 128 x 128 maps)
-               scorer:HeadScorer|None=None, # start from this scorer (default: a fresh `HeadScorer()`)
+               scorer:HeadScorer|None=None, # start from this scorer (default: a fresh `HeadScorer(fit=fit)`)
+               fit:str="pad", # map fitting of a fresh scorer: "pad" (the authors') or "stretch" (see `fit_maps`)
                seed:int=0, # seeds the scorer's init, the task sampler, masks and dropout
                ckpt_dir:str|Path|None=None, # where checkpoints go (none if `None`)
                ckpt_every:int=500, # optimizer steps between checkpoints
@@ -193,7 +195,8 @@ def meta_train(model, tokenizer, # the frozen encoder and its tokenizer
     pairs = {t: isinstance(v[0], (tuple, list)) for t, v in texts.items()}
 
     torch.manual_seed(seed)
-    scorer = scorer if scorer is not None else HeadScorer()
+    if fit not in FIT_MODES: raise ValueError(f"Unknown map fitting {fit!r}: use one of {FIT_MODES}.")
+    scorer = scorer if scorer is not None else HeadScorer(fit=fit)
     scorer.train()
     if optimizer not in ("sgd", "adam"): raise ValueError(f"optimizer must be 'sgd' or 'adam', not {optimizer!r}.")
     opt = (torch.optim.SGD if optimizer == "sgd" else torch.optim.Adam)(scorer.parameters(), lr=lr)
@@ -203,8 +206,11 @@ def meta_train(model, tokenizer, # the frozen encoder and its tokenizer
     history, skipped, start, prior = [], 0, 0, 0.0
     if resume and (last := latest_checkpoint(ckpt_dir)) is not None:
         js = load_checkpoint(last, scorer, opt)
+        if js.get("fit", "pad") != scorer.fit:
+            raise ValueError(f"{last} was trained with fit={js.get('fit', 'pad')!r}; resume it with the same fit, not {scorer.fit!r}.")
         start, history, skipped, prior = js["step"], js["history"], js["skipped"], js.get("seconds", 0.0)
         sampler.load_state_dict(js["sampler"]); _set_gen_state(gen, js["generator"])
+    scorer_fit = scorer.fit
     scorer, opt = acc.prepare(scorer, opt)
 
     timings, t_start = {}, time.perf_counter()
@@ -229,7 +235,7 @@ def meta_train(model, tokenizer, # the frozen encoder and its tokenizer
         bar.set_postfix(loss=f"{sum(r['loss'] for r in history[-accumulation:]) / max(1, len(history[-accumulation:])):.4f}")
         if ckpt_dir is not None and ((step + 1) % ckpt_every == 0 or step + 1 == steps) and acc.is_main_process:
             save_checkpoint(ckpt_dir, step + 1, acc.unwrap_model(scorer), opt,
-                            dict(history=history, skipped=skipped, sampler=sampler.state_dict(), generator=_gen_state(gen),
+                            dict(history=history, skipped=skipped, sampler=sampler.state_dict(), generator=_gen_state(gen), fit=scorer_fit,
                                  seconds=prior + time.perf_counter() - t_start))
     scorer = acc.unwrap_model(scorer).eval()
     return MetaResult(scorer, history, skipped, steps, prior + time.perf_counter() - t_start, timings)
@@ -237,7 +243,9 @@ def meta_train(model, tokenizer, # the frozen encoder and its tokenizer
 # %% ../nbs/06_meta.ipynb #5d54163e
 def plot_history(history:list, # `MetaResult.history` (or the `history` of a checkpoint JSON)
                  window:int=50, # moving-average window, in micro-batches of the task
-                 ax=None):
+                 ax=None,
+                 ylabel:str="similarity loss" # what the losses are
+                ):
     "Per-task meta-training loss curves."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(7, 3.5))
@@ -248,8 +256,8 @@ def plot_history(history:list, # `MetaResult.history` (or the `history` of a che
         w = max(1, min(window, len(l)))
         sm = torch.nn.functional.avg_pool1d(l[None, None], w, stride=1).flatten()
         ax.plot(s[w - 1:].numpy(), sm.numpy(), label=task)
-    ax.set_xlabel("optimizer step"); ax.set_ylabel("similarity loss"); ax.set_yscale("log")
-    ax.legend(fontsize=8); ax.set_title("Meta-training loss per task")
+    ax.set_xlabel("optimizer step"); ax.set_ylabel(ylabel); ax.set_yscale("log")
+    ax.legend(fontsize=8); ax.set_title(f"Training loss per task: {ylabel}")
     return ax
 
 # %% ../nbs/06_meta.ipynb #72f50169
@@ -308,6 +316,7 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
               score_examples:int=None, # score heads on this many examples of each batch (default: all)
               estimator:str="straight-through", # straight-through (the paper's) or score-function
               samples:int=4, # masks per batch for the score-function estimator
+              fit:str="pad", # how the scorer fits maps to 128 x 128: pad (the authors') or stretch
               no_progress:bool=False # hide the progress bar
              ):
     "Meta-train an SMP head scorer on GLUE tasks and save it."
@@ -315,6 +324,7 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
     try:
         if estimator not in ESTIMATORS: raise ValueError(f"--estimator must be one of {', '.join(ESTIMATORS)}; got {estimator!r}.")
         if estimator == "score-function" and samples < 2: raise ValueError(f"--samples must be at least 2; got {samples}.")
+        if fit not in FIT_MODES: raise ValueError(f"--fit must be one of {', '.join(FIT_MODES)}; got {fit!r}.")
         names = [get_task(t.strip()).name for t in tasks.split(",") if t.strip()]  # unknown tasks fail before any loading
         if not names: raise ValueError(f"--tasks names no GLUE task (got {tasks!r}); e.g. --tasks sst2,cola,mrpc,stsb,rte.")
         enc, tok = load_encoder(model)
@@ -324,7 +334,7 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
     outp = Path(out); outp.mkdir(parents=True, exist_ok=True)
     res = meta_train(enc, tok, texts, steps=steps, batch_size=batch_size, accumulation=accumulation, lr=lr,
                      optimizer=optimizer, max_length=max_length, seed=seed, softmax=softmax, mean_weight=mean_weight,
-                     score_examples=score_examples, estimator=estimator, samples=samples, ckpt_dir=outp / "checkpoints", ckpt_every=ckpt_every, resume=resume, progress=not no_progress)
+                     score_examples=score_examples, estimator=estimator, samples=samples, fit=fit, ckpt_dir=outp / "checkpoints", ckpt_every=ckpt_every, resume=resume, progress=not no_progress)
     save_scorer(res.scorer, outp / "pruner.safetensors", encoder=model or "sentence-transformers/all-MiniLM-L6-v2",
                 tasks=list(texts), steps=steps, batch_size=batch_size, accumulation=accumulation, lr=lr,
                 optimizer=optimizer, seed=seed,
@@ -334,3 +344,91 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
     atomic_write(outp / "history.json", lambda p: Path(p).write_text(json.dumps(res.history)))
     ax = plot_history(res.history); ax.figure.savefig(outp / "loss.png", dpi=120, bbox_inches="tight")
     print(f"saved {outp / 'pruner.safetensors'} after {steps} steps in {res.seconds:.0f} s; skipped {res.skipped}")
+
+# %% ../nbs/06_meta.ipynb #776d6de1
+def secant_importance(model, tokenizer, # the frozen encoder and its tokenizer
+                      texts:list, # a task's inputs (sentences or pairs); all of them are used for every mask
+                      masks:int=240, # random masks whose loss is measured
+                      ratio:float=0.5, # fraction of heads each random mask prunes in every layer
+                      batch_size:int=64, max_length:int=128,
+                      ridge:float=1e-2, # ridge penalty of the regression
+                      seed:int=0, # seeds the masks
+                      progress:bool=True # show a progress bar
+                     ) -> torch.Tensor:
+    "Each head's importance `[layers, heads]` for the label-free SMP loss on `texts`, read by secants (higher = keep)."
+    texts = list(texts)
+    if len(texts) < 2: raise ValueError(f"secant_importance needs at least 2 inputs; got {len(texts)}.")
+    L, H = head_grid(model)
+    if masks < 2: raise ValueError(f"masks must be at least 2 random masks (a regression on {L * H} heads wants hundreds); got {masks}.")
+    if not 0 < ratio < 1: raise ValueError(f"ratio must be in (0, 1); got {ratio}.")
+    mode, _ = task_mode(isinstance(texts[0], (tuple, list)))
+    dev = next(model.parameters()).device
+    modes = model.training; model.eval()
+    batches = [{k: v.to(dev) for k, v in encode_texts(tokenizer, texts[i:i + batch_size], max_length=max_length).items()}
+               for i in range(0, len(texts), batch_size)]
+    batches = [b for b in batches if len(b["input_ids"]) > 1]
+    g, X, y = torch.Generator().manual_seed(seed), [], []
+    try:
+        with torch.no_grad():
+            fulls = [sentence_repr(model(**b), b["attention_mask"], mode) for b in batches]
+            for _ in tqdm(range(masks), desc="secants", disable=not progress):
+                m = topk_mask(torch.rand(L, H, generator=g), ratio)
+                with head_gates(model, m.to(dev)):
+                    losses = [similarity_loss(f, sentence_repr(model(**b), b["attention_mask"], mode)).item() * len(f)
+                              for f, b in zip(fulls, batches)]
+                X.append(m.flatten()); y.append(sum(losses) / sum(len(f) for f in fulls))
+    finally: model.train(modes)
+    A = torch.cat([torch.stack(X).double(), torch.ones(len(X), 1, dtype=torch.float64)], 1)
+    beta = torch.linalg.solve(A.T @ A + ridge * torch.eye(A.shape[1], dtype=torch.float64),
+                              A.T @ torch.tensor(y, dtype=torch.float64).clamp_min(1e-12).log())
+    return -beta[:L * H].view(L, H).float()
+
+# %% ../nbs/06_meta.ipynb #9bfaa2a8
+def importance_targets(importance:torch.Tensor # `[layers, heads]`, e.g. from `secant_importance`
+                      ) -> torch.Tensor:
+    "Scorer targets in (0, 2) from importances: `1 + 0.4 z`, `z` standardised within each layer, clipped to [0.05, 1.95]."
+    z = (importance - importance.mean(1, keepdim=True)) / importance.std(1, keepdim=True).clamp_min(1e-12)
+    return (1 + 0.4 * z).clamp(0.05, 1.95)
+
+def fit_scorer(model, tokenizer, # the frozen encoder and its tokenizer
+               texts:dict, # task name -> inputs (sentences or pairs) whose maps the scorer reads
+               importance:dict, # task name -> `[layers, heads]` importances, e.g. from `secant_importance`
+               steps:int=600, # optimizer steps (one task each, in turn)
+               lr:float=1e-3, # Adam's learning rate
+               examples:int=16, # inputs per step
+               layers:int=3, # random layers fitted per step
+               fit:str="stretch", # map fitting of a fresh scorer (see `fit_maps`)
+               scorer:HeadScorer|None=None, # start from this scorer (default: a fresh `HeadScorer(fit=fit)`)
+               max_length:int=128, clip:float=1.0,
+               seed:int=0, # seeds the scorer's init and the inputs and layers drawn
+               progress:bool=True # show a progress bar
+              ) -> MetaResult:
+    "Fit a head scorer to per-task head importances, reading them from attention maps; returns a `MetaResult`."
+    if not texts or set(texts) != set(importance):
+        raise ValueError(f"texts and importance must name the same tasks; got {sorted(texts)} and {sorted(importance)}.")
+    if any(len(v) == 0 for v in texts.values()): raise ValueError(f"every task needs inputs; got sizes { {k: len(v) for k, v in texts.items()} }.")
+    L, H = head_grid(model)
+    bad = [t for t, v in importance.items() if tuple(v.shape) != (L, H)]
+    if bad: raise ValueError(f"importances of {bad} are not [layers, heads] = [{L}, {H}].")
+    if steps < 1 or examples < 2 or not 1 <= layers <= L:
+        raise ValueError(f"need steps >= 1, examples >= 2 and 1 <= layers <= {L}; got {steps}, {examples}, {layers}.")
+    torch.manual_seed(seed)
+    scorer = scorer if scorer is not None else HeadScorer(fit=fit)
+    dev = next(model.parameters()).device
+    scorer.to(dev).train(); model.eval()
+    opt = torch.optim.Adam(scorer.parameters(), lr=lr)
+    g, names, history, t0 = torch.Generator().manual_seed(seed), list(texts), [], time.perf_counter()
+    targets = {t: importance_targets(importance[t]).to(dev) for t in names}
+    chans = {t: task_mode(isinstance(texts[t][0], (tuple, list)))[1] for t in names}
+    bar = tqdm(range(steps), desc="fitting the scorer", disable=not progress)
+    for step in bar:
+        t = names[step % len(names)]
+        idx = torch.randint(len(texts[t]), (examples,), generator=g).tolist()
+        b = {k: v.to(dev) for k, v in encode_texts(tokenizer, [texts[t][i] for i in idx], max_length=max_length).items()}
+        with torch.no_grad(): maps = attention_maps(model, **b)
+        lay = torch.randperm(L, generator=g)[:layers].to(dev)
+        loss = ((head_scores(scorer, maps[lay], chans[t]) - targets[t][lay]) ** 2).mean()
+        opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(scorer.parameters(), clip); opt.step()
+        history.append(dict(step=step + 1, task=t, loss=loss.item()))
+        bar.set_postfix(loss=f"{loss.item():.4f}")
+    return MetaResult(scorer.eval(), history, 0, steps, time.perf_counter() - t0)

@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from safetensors.torch import load_file, save_file
 
 import smp_nb
-from .gating import fit_maps
+from .gating import fit_maps, FIT_MODES
 from .models import atomic_write
 
 # %% auto #0
@@ -29,10 +29,12 @@ MAP_SIZE = 128
 class HeadScorer(nn.Module):
     "The SMP pruner: a DCGAN-discriminator-style CNN scoring one `[1, 128, 128]` attention map into two scores in (0, 2)."
     def __init__(self,
-                 ndf:int=8 # channels of the first convolution (16 * ndf in the last block)
+                 ndf:int=8, # channels of the first convolution (16 * ndf in the last block)
+                 fit:str="pad" # how maps of other sizes are fitted to 128 x 128: "pad" (the authors') or "stretch"
                 ):
         super().__init__()
-        self.ndf = ndf
+        if fit not in FIT_MODES: raise ValueError(f"Unknown map fitting {fit!r}: use one of {FIT_MODES}.")
+        self.ndf, self.fit = ndf, fit
         layers = [nn.Conv2d(1, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True)]
         for c in (ndf, 2 * ndf, 4 * ndf, 8 * ndf):
             layers += [nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2, inplace=True)]
@@ -81,10 +83,11 @@ def _zero_acts(self:HeadScorer, device, dtype) -> tuple:
 @patch
 def score_maps(self:HeadScorer, maps:torch.Tensor # `[N, 1, S, S]` attention maps of any size `S`
               ) -> torch.Tensor:
-    "Scores `[N, 2]` of maps padded with zeros (or cropped) to 128 x 128; in eval mode the padding is skipped exactly."
+    "Scores `[N, 2]` of maps fitted to 128 x 128 by `self.fit`; with padding, in eval mode, the padding is skipped exactly."
     if maps.ndim != 4 or maps.shape[1] != 1 or maps.shape[2] != maps.shape[3]:
         raise ValueError(f"score_maps reads square maps of shape [N, 1, S, S]; got {list(maps.shape)}.")
     S = maps.shape[-1]
+    if self.fit == "stretch": return self(fit_maps(maps, MAP_SIZE, "stretch"))
     if S >= MAP_SIZE or self.training: return self(fit_maps(maps, MAP_SIZE))
     blocks, n, cl = self._blocks(), len(maps), torch.channels_last
     bg, x0 = self._zero_acts(maps.device, maps.dtype)
@@ -131,7 +134,7 @@ def load_official(path:str|Path # the authors' `base.bin` or `large.bin` (a PyTo
     scorer = HeadScorer(_ndf_of(sd, path))
     _check_state(sd, scorer, path)
     scorer.load_state_dict(sd)
-    scorer.card = dict(source=str(path), ndf=scorer.ndf)
+    scorer.card = dict(source=str(path), ndf=scorer.ndf, fit=scorer.fit)
     return scorer.eval()
 
 # %% ../nbs/04_scorer.ipynb #67ee8e3b
@@ -161,10 +164,11 @@ def save_scorer(scorer:HeadScorer, # the scorer to save
                 path:str|Path, # the `.safetensors` file to write
                 **card # JSON-serialisable facts for the card: `encoder`, `tasks`, `steps`, ...
                ) -> Path:
-    "Save `scorer`'s weights as safetensors and a JSON card (`ndf` plus `card`) beside them; returns `path`."
+    "Save `scorer`'s weights as safetensors and a JSON card (`ndf`, `fit` plus `card`) beside them; returns `path`."
     path = Path(path)
     if path.suffix != ".safetensors": raise ValueError(f"Scorer weights are saved as .safetensors; got {path}.")
-    text = json.dumps(dict(ndf=scorer.ndf, **card), indent=2)  # fails before anything is written
+    card = dict(ndf=scorer.ndf, fit=scorer.fit) | {k: v for k, v in card.items() if k not in ("ndf", "fit")}  # the scorer's own
+    text = json.dumps(card, indent=2)  # fails before anything is written
     tensors = {k: v.detach().cpu().contiguous() for k, v in scorer.state_dict().items()}
     atomic_write(path, lambda t: save_file(tensors, t, metadata={"format": "pt"}))
     atomic_write(card_path(path), lambda t: Path(t).write_text(text))
@@ -172,14 +176,16 @@ def save_scorer(scorer:HeadScorer, # the scorer to save
 
 def load_scorer(path:str|Path # a `.safetensors` file written by `save_scorer`
                ) -> HeadScorer:
-    "Load a scorer saved by `save_scorer`, in eval mode; its card is in `.card` (`ndf` 8 if there is no card)."
+    "Load a scorer saved by `save_scorer`, in eval mode; its card is in `.card` (`ndf` 8 and `fit` \"pad\" if there is no card)."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"No scorer weights at {path}.")
     cp = card_path(path)
     card = json.loads(cp.read_text()) if cp.is_file() else {}
     try: sd = load_file(path)
     except Exception as e: raise ValueError(f"Cannot read {path} as safetensors: {type(e).__name__}: {e}") from None
-    scorer = HeadScorer(int(card.get("ndf", 8)))
+    fit = card.get("fit", "pad")
+    if fit not in FIT_MODES: raise ValueError(f"{cp} gives an unknown map fitting {fit!r}: use one of {FIT_MODES}.")
+    scorer = HeadScorer(int(card.get("ndf", 8)), fit)
     _check_state(sd, scorer, path)
     scorer.load_state_dict(sd)
     scorer.card = card
