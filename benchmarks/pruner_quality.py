@@ -41,10 +41,11 @@ def main():
     L, H = 6, 12
     pruners = {"trained": load_pruner(a.pruner)}
     fits = list(dict.fromkeys([pruners["trained"].fit, "pad"]))
-    untrained = [f"untrained-{s}" if fit == "pad" else f"untrained-{fit}-{s}" for fit in fits for s in range(3)]
+    untrained = []
     for fit in fits:
         for s in range(3):
-            torch.manual_seed(s); pruners[f"untrained-{s}" if fit == "pad" else f"untrained-{fit}-{s}"] = HeadScorer(fit=fit).eval()
+            untrained.append(f"untrained-{s}" if fit == "pad" else f"untrained-{fit}-{s}")
+            torch.manual_seed(s); pruners[untrained[-1]] = HeadScorer(fit=fit).eval()
     if Path(a.authors).exists(): pruners["authors-base"] = load_pruner(a.authors)
     else: print(f"authors' checkpoint not found at {a.authors}: that row is skipped")
     res, t0 = {}, time.time()

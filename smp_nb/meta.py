@@ -195,8 +195,7 @@ def meta_train(model, tokenizer, # the frozen encoder and its tokenizer
     pairs = {t: isinstance(v[0], (tuple, list)) for t, v in texts.items()}
 
     torch.manual_seed(seed)
-    if fit not in FIT_MODES: raise ValueError(f"Unknown map fitting {fit!r}: use one of {FIT_MODES}.")
-    scorer = scorer if scorer is not None else HeadScorer(fit=fit)
+    scorer = scorer if scorer is not None else HeadScorer(fit=fit)  # an unknown `fit` fails here
     scorer.train()
     if optimizer not in ("sgd", "adam"): raise ValueError(f"optimizer must be 'sgd' or 'adam', not {optimizer!r}.")
     opt = (torch.optim.SGD if optimizer == "sgd" else torch.optim.Adam)(scorer.parameters(), lr=lr)
@@ -390,6 +389,7 @@ def importance_targets(importance:torch.Tensor # `[layers, heads]`, e.g. from `s
     z = (importance - importance.mean(1, keepdim=True)) / importance.std(1, keepdim=True).clamp_min(1e-12)
     return (1 + 0.4 * z).clamp(0.05, 1.95)
 
+# %% ../nbs/06_meta.ipynb #b4dfd48d
 def fit_scorer(model, tokenizer, # the frozen encoder and its tokenizer
                texts:dict, # task name -> inputs (sentences or pairs) whose maps the scorer reads
                importance:dict, # task name -> `[layers, heads]` importances, e.g. from `secant_importance`
