@@ -3,7 +3,7 @@
 For each of the five tasks: the dev inputs (first 256), heads scored single-shot by a pruner on those inputs,
 its top-k mask (6 of 12 heads in every layer of the offline MiniLM), and the similarity loss between the full and
 the masked encoder (no dropout, batches of 64). Compared with 20 random masks of the same budget, with the top-k
-mask of an untrained scorer (3 initialisations, with the trained pruner's map fitting and, if that is "stretch", also
+mask of an untrained scorer (3 initialisations, with the trained pruner's map fitting and, if that is not "pad", also
 with the authors' zero padding; "beats untrained" means better than every one of them), and with the authors'
 BERT-base pruner when ../shared is present.
 

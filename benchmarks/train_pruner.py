@@ -1,6 +1,7 @@
 """Train the pruner shipped with smp-nb: the offline MiniLM on the train splits of five GLUE tasks, on a CPU.
 
 Usage: python benchmarks/train_pruner.py [--glue DIR] [--method secant|meta] [--out smp_nb/assets] [options below]
+       python benchmarks/train_pruner.py --importance-from smp_nb/assets/pruner.json   # refit from stored secants
 Needs the GLUE TSVs (default: ../shared/glue beside the repository). Writes pruner.safetensors, its card
 pruner.json and pruner-history.json into --out, and the loss plot into benchmarks/results/pruner_loss.png
 (into --out when --out is not the package's assets folder).
@@ -8,8 +9,11 @@ pruner.json and pruner-history.json into --out, and the loss plot into benchmark
 --method secant (the packaged pruner): the label-free SMP loss read by secants, then a scorer fitted to it.
 - `secant_importance` on 128 random training inputs of each task: the loss of 240 random 50% masks (every layer
   pruned, no representation dropout: how the pruner is used), ridge regression of the log loss on the mask bits.
-- `fit_scorer`: a fresh scorer with stretched maps (`fit="stretch"`) fitted to those importances, 600 Adam steps at
-  lr 1e-3, one task per step in turn, 16 random training inputs per step, 3 random layers.
+- `fit_scorer`: a fresh scorer with maps stretched to a 48 x 48 corner (`fit="stretch48"`, which scores several
+  times faster than stretching to the whole 128 x 128) fitted to those importances, 600 Adam steps at lr 1e-3, one
+  task per step in turn, 16 random training inputs per step, 3 random layers.
+- `--importance-from CARD` skips the secants and refits from the importances stored in an earlier pruner's card
+  (its secant settings and timings are carried over); only the fit runs.
 - Why: within 60 CPU minutes, meta-training with either estimator (straight-through, the paper's, or score-function)
   gave scorers that did not beat an untrained one on every task (benchmarks/results/README.md); the secant reading
   of the same objective did, and a stretched-map scorer carries it from task to task.
@@ -29,6 +33,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from smp_nb.data import get_task
+from smp_nb.gating import fit_canvas
 from smp_nb.meta import meta_train, train_texts, plot_history, secant_importance, fit_scorer
 from smp_nb.models import atomic_write
 from smp_nb.models import load_encoder, OFFLINE_ENCODER
@@ -37,7 +42,8 @@ from smp_nb.scorer import save_scorer
 TASKS = ["sst2", "cola", "mrpc", "stsb", "rte"]
 META = dict(steps=450, batch_size=32, accumulation=2, lr=0.1, optimizer="sgd", score_examples=16, seed=0, max_length=128,
             estimator="straight-through", samples=4, fit="pad")
-SECANT = dict(rows=128, masks=240, ratio=0.5, steps=600, lr=1e-3, examples=16, layers=3, fit="stretch", seed=0, max_length=128)
+SECANT = dict(rows=128, masks=240, ratio=0.5, steps=600, lr=1e-3, examples=16, layers=3, fit="stretch48", seed=0, max_length=128)
+SECANT_KEYS = ("rows", "masks", "ratio", "seed", "max_length")  # what the stored importances depend on
 
 def run_meta(a, model, tok, texts):
     settings = dict(META, **{k: v for k, v in vars(a).items() if k in META and v is not None})
@@ -49,7 +55,14 @@ def run_meta(a, model, tok, texts):
 def run_secant(a, model, tok, texts):
     S = dict(SECANT, **{k: v for k, v in vars(a).items() if k in SECANT and v is not None})
     t0, imp, secs = time.perf_counter(), {}, {}
-    for t in TASKS:
+    if a.importance_from:
+        old = json.loads(Path(a.importance_from).read_text())
+        if old.get("method") != "secant" or set(old.get("importance", {})) != set(TASKS):
+            sys.exit(f"{a.importance_from} holds no secant importances of {TASKS}: pass the card of a pruner trained with --method secant.")
+        S.update({k: old[k] for k in SECANT_KEYS}); secs = old["secant_seconds"]
+        imp = {t: torch.tensor(old["importance"][t]) for t in TASKS}
+        print(f"importances of {TASKS} read from {a.importance_from}", flush=True)
+    for t in (t for t in TASKS if t not in imp):
         g = torch.Generator().manual_seed(S["seed"])
         rows = [texts[t][i] for i in torch.randperm(len(texts[t]), generator=g)[:S["rows"]].tolist()]
         t1 = time.perf_counter()
@@ -60,6 +73,7 @@ def run_secant(a, model, tok, texts):
     res = fit_scorer(model, tok, texts, imp, steps=S["steps"], lr=S["lr"], examples=S["examples"], layers=S["layers"],
                      fit=S["fit"], max_length=S["max_length"], seed=S["seed"])
     card = dict(method="secant", **S, secant_seconds=secs, fit_seconds=round(res.seconds, 1),
+                importance_from=a.importance_from and Path(a.importance_from).name,
                 wall_seconds=round(time.perf_counter() - t0, 1),
                 importance={t: [[round(x, 5) for x in r] for r in v.tolist()] for t, v in imp.items()})
     return res, card, "fit loss (squared error)"
@@ -69,7 +83,8 @@ def main():
     ap.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"))
     ap.add_argument("--method", default="secant", choices=("secant", "meta"))
     ap.add_argument("--steps", type=int); ap.add_argument("--lr", type=float); ap.add_argument("--seed", type=int)
-    ap.add_argument("--fit", choices=("pad", "stretch"))
+    ap.add_argument("--fit", help="pad, stretch or stretchN (see fit_maps); secant default stretch48, meta default pad")
+    ap.add_argument("--importance-from", help="secant: refit from the importances in this pruner card (skips the secants)")
     ap.add_argument("--masks", type=int, help="secant: random masks per task"); ap.add_argument("--rows", type=int, help="secant: inputs per task")
     ap.add_argument("--optimizer", help="meta: sgd or adam"); ap.add_argument("--accumulation", type=int, help="meta")
     ap.add_argument("--score-examples", type=int, help="meta"); ap.add_argument("--estimator", help="meta: straight-through or score-function")
@@ -78,6 +93,9 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "smp_nb" / "assets"))
     ap.add_argument("--ckpt", default=str(ROOT / "benchmarks" / "runs" / "pruner-ckpt"), help="meta: checkpoints")
     a = ap.parse_args()
+    if a.fit is not None:
+        try: fit_canvas(a.fit)
+        except ValueError as e: sys.exit(f"--fit: {e}")
     if not Path(a.glue).exists(): sys.exit(f"GLUE data not found at {a.glue}: pass --glue DIR (GLUE TSV layout).")
     torch.set_num_threads(a.threads)
     model, tok = load_encoder()

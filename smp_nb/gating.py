@@ -7,6 +7,7 @@ Docs: https://smp-nb.github.io/smp-nb/gating.html.md"""
 # %% ../nbs/01_gating.ipynb #50618511
 from __future__ import annotations
 import copy
+import re
 import threading
 from contextlib import contextmanager
 
@@ -19,7 +20,7 @@ from transformers.masking_utils import AttentionMaskInterface, eager_mask
 from .models import adapter_for, attention_layers, heads_per_layer
 
 # %% auto #0
-__all__ = ['FIT_MODES', 'smp_attention', 'head_gates', 'attention_maps', 'fit_maps', 'zero_head_reference']
+__all__ = ['FIT_MODES', 'smp_attention', 'head_gates', 'attention_maps', 'fit_canvas', 'fit_maps', 'zero_head_reference']
 
 # %% ../nbs/01_gating.ipynb #d92bdeda
 class _Routes(threading.local):
@@ -124,17 +125,29 @@ def attention_maps(model:nn.Module, # an encoder of a supported family
     return (maps, out) if return_outputs else maps
 
 # %% ../nbs/01_gating.ipynb #c7dd23e6
-FIT_MODES = ("pad", "stretch")
+FIT_MODES = ("pad", "stretch", "stretch48")  # named examples; "stretchN" works for any N from 1 to the scorer's size
+
+def fit_canvas(how:str, # a map fitting: "pad", "stretch" or "stretchN"
+               size:int=128 # the scorer's input size
+              ) -> int|None:
+    "The side of the top-left square that `how` stretches maps to (`None` for padding); a clear error for an unknown fitting."
+    if how == "pad": return None
+    if how == "stretch": return size
+    m = re.fullmatch(r"stretch([0-9]+)", how) if isinstance(how, str) else None
+    if m and 1 <= int(m[1]) <= size: return int(m[1])
+    raise ValueError(f"Unknown map fitting {how!r}: use 'pad', 'stretch', or 'stretchN' with N from 1 to {size} "
+                     f"(stretch to an N x N corner), e.g. one of {FIT_MODES}.")
 
 def fit_maps(maps:torch.Tensor, # `[..., seq, seq]` attention maps, query rows of padding tokens zeroed
              size:int=128, # the scorer's input size
-             how:str="pad" # "pad": zero-pad (or crop) to `size`; "stretch": resize each map's real tokens to `size`
+             how:str="pad" # "pad": zero-pad (or crop) to `size`; "stretch": resize each map's real tokens to `size`; "stretchN": to an N x N corner
             ) -> torch.Tensor:
     "Fit the last two dimensions of `maps` to `size` x `size`, by zero padding (the authors') or by stretching."
-    if how not in FIT_MODES: raise ValueError(f"Unknown map fitting {how!r}: use one of {FIT_MODES}.")
+    canvas = fit_canvas(how, size)
     if maps.ndim < 2 or maps.shape[-1] != maps.shape[-2]:
         raise ValueError(f"fit_maps reads square maps [..., seq, seq]; got shape {list(maps.shape)}.")
     s = maps.shape[-1]
+    if canvas is not None and canvas < size: return fit_maps(fit_maps(maps, canvas, "stretch"), size, "pad")
     if how == "pad":
         if s >= size: return maps[..., :size, :size]
         return F.pad(maps, (0, size - s, 0, size - s))

@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from .data import TaskSampler, encode_texts, get_task, load_task, task_texts
-from .gating import attention_maps, head_gates, FIT_MODES
+from .gating import attention_maps, head_gates, fit_canvas
 from .models import atomic_write, head_grid, load_encoder
 from .represent import repr_dropout_mask, sentence_repr, similarity_loss
 from .sampling import sample_head_mask, sample_topk, topk_mask
@@ -172,7 +172,7 @@ def meta_train(model, tokenizer, # the frozen encoder and its tokenizer
                samples:int=4, # masks per batch for the score-function estimator
                max_length:int=128, # tokens per input (the scorer reads 128 x 128 maps)
                scorer:HeadScorer|None=None, # start from this scorer (default: a fresh `HeadScorer(fit=fit)`)
-               fit:str="pad", # map fitting of a fresh scorer: "pad" (the authors') or "stretch" (see `fit_maps`)
+               fit:str="pad", # map fitting of a fresh scorer: "pad" (the authors'), "stretch" or "stretchN" (see `fit_maps`)
                seed:int=0, # seeds the scorer's init, the task sampler, masks and dropout
                ckpt_dir:str|Path|None=None, # where checkpoints go (none if `None`)
                ckpt_every:int=500, # optimizer steps between checkpoints
@@ -315,7 +315,7 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
               score_examples:int=None, # score heads on this many examples of each batch (default: all)
               estimator:str="straight-through", # straight-through (the paper's) or score-function
               samples:int=4, # masks per batch for the score-function estimator
-              fit:str="pad", # how the scorer fits maps to 128 x 128: pad (the authors') or stretch
+              fit:str="pad", # how the scorer fits maps to 128 x 128: pad (the authors'), stretch, or stretchN (to an N x N corner, e.g. stretch48)
               no_progress:bool=False # hide the progress bar
              ):
     "Meta-train an SMP head scorer on GLUE tasks and save it."
@@ -323,7 +323,8 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
     try:
         if estimator not in ESTIMATORS: raise ValueError(f"--estimator must be one of {', '.join(ESTIMATORS)}; got {estimator!r}.")
         if estimator == "score-function" and samples < 2: raise ValueError(f"--samples must be at least 2; got {samples}.")
-        if fit not in FIT_MODES: raise ValueError(f"--fit must be one of {', '.join(FIT_MODES)}; got {fit!r}.")
+        try: fit_canvas(fit)
+        except ValueError as e: raise ValueError(f"--fit: {e}") from None
         names = [get_task(t.strip()).name for t in tasks.split(",") if t.strip()]  # unknown tasks fail before any loading
         if not names: raise ValueError(f"--tasks names no GLUE task (got {tasks!r}); e.g. --tasks sst2,cola,mrpc,stsb,rte.")
         enc, tok = load_encoder(model)
@@ -397,7 +398,7 @@ def fit_scorer(model, tokenizer, # the frozen encoder and its tokenizer
                lr:float=1e-3, # Adam's learning rate
                examples:int=16, # inputs per step
                layers:int=3, # random layers fitted per step
-               fit:str="stretch", # map fitting of a fresh scorer (see `fit_maps`)
+               fit:str="stretch48", # map fitting of a fresh scorer (see `fit_maps`)
                scorer:HeadScorer|None=None, # start from this scorer (default: a fresh `HeadScorer(fit=fit)`)
                max_length:int=128, clip:float=1.0,
                seed:int=0, # seeds the scorer's init and the inputs and layers drawn

@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from safetensors.torch import load_file, save_file
 
 import smp_nb
-from .gating import fit_maps, FIT_MODES
+from .gating import fit_maps, fit_canvas
 from .models import atomic_write
 
 # %% auto #0
@@ -30,10 +30,10 @@ class HeadScorer(nn.Module):
     "The SMP pruner: a DCGAN-discriminator-style CNN scoring one `[1, 128, 128]` attention map into two scores in (0, 2)."
     def __init__(self,
                  ndf:int=8, # channels of the first convolution (16 * ndf in the last block)
-                 fit:str="pad" # how maps of other sizes are fitted to 128 x 128: "pad" (the authors') or "stretch"
+                 fit:str="pad" # how maps are fitted to 128 x 128: "pad" (the authors'), "stretch" or "stretchN" (see `fit_maps`)
                 ):
         super().__init__()
-        if fit not in FIT_MODES: raise ValueError(f"Unknown map fitting {fit!r}: use one of {FIT_MODES}.")
+        fit_canvas(fit, MAP_SIZE)  # a clear error for an unknown fitting
         self.ndf, self.fit = ndf, fit
         layers = [nn.Conv2d(1, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True)]
         for c in (ndf, 2 * ndf, 4 * ndf, 8 * ndf):
@@ -83,11 +83,12 @@ def _zero_acts(self:HeadScorer, device, dtype) -> tuple:
 @patch
 def score_maps(self:HeadScorer, maps:torch.Tensor # `[N, 1, S, S]` attention maps of any size `S`
               ) -> torch.Tensor:
-    "Scores `[N, 2]` of maps fitted to 128 x 128 by `self.fit`; with padding, in eval mode, the padding is skipped exactly."
+    "Scores `[N, 2]` of maps fitted to 128 x 128 by `self.fit`; in eval mode the zero padding around the map is skipped exactly."
     if maps.ndim != 4 or maps.shape[1] != 1 or maps.shape[2] != maps.shape[3]:
         raise ValueError(f"score_maps reads square maps of shape [N, 1, S, S]; got {list(maps.shape)}.")
+    canvas = fit_canvas(self.fit, MAP_SIZE)
+    if canvas is not None: maps = fit_maps(maps, canvas, "stretch")  # stretched to the corner; the rest is padding
     S = maps.shape[-1]
-    if self.fit == "stretch": return self(fit_maps(maps, MAP_SIZE, "stretch"))
     if S >= MAP_SIZE or self.training: return self(fit_maps(maps, MAP_SIZE))
     blocks, n, cl = self._blocks(), len(maps), torch.channels_last
     bg, x0 = self._zero_acts(maps.device, maps.dtype)
@@ -184,7 +185,8 @@ def load_scorer(path:str|Path # a `.safetensors` file written by `save_scorer`
     try: sd = load_file(path)
     except Exception as e: raise ValueError(f"Cannot read {path} as safetensors: {type(e).__name__}: {e}") from None
     fit = card.get("fit", "pad")
-    if fit not in FIT_MODES: raise ValueError(f"{cp} gives an unknown map fitting {fit!r}: use one of {FIT_MODES}.")
+    try: fit_canvas(fit, MAP_SIZE)
+    except ValueError as e: raise ValueError(f"{cp}: {e}") from None
     scorer = HeadScorer(int(card.get("ndf", 8)), fit)
     _check_state(sd, scorer, path)
     scorer.load_state_dict(sd)
