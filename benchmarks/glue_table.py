@@ -194,13 +194,13 @@ class Bench:
             write_json(path, c)
             log(f"inference speed of {path.stem}: {c['inference_speedup']:.2f}x the full model's")
 
-    def cells(self, tasks, methods):
-        "The table's cells, seed by seed, so that a partial run covers every task and method early."
+    def cells(self, tasks, methods, all_seeds=False):
+        "The table's cells, seed by seed, so that a partial run covers every task and method early (`--seeds` only, unless `all_seeds`)."
         out = []
         for seed in range(3):
             for task in tasks:
                 for m in methods:
-                    if seed < (1 if self.a.quick else SEEDS.get(m, 1)) and self.want_seed(seed):
+                    if seed < (1 if self.a.quick else SEEDS.get(m, 1)) and (all_seeds or self.want_seed(seed)):
                         out.append((task, m, self.S["ratio"], seed))
         return out
 
@@ -208,10 +208,11 @@ class Bench:
         "Whether `--seeds` (default: all) asks for this seed."
         return self.a.seeds is None or seed in self.a.seeds
 
-    def sweep_cells(self):
+    def sweep_cells(self, all_seeds=False):
         n = 1 if self.a.quick else 3
-        return [(SWEEP_TASK, m, r, s) for s in range(n) if self.want_seed(s) for r in SWEEP_RATIOS for m in SWEEP_METHODS] + \
-               [(SWEEP_TASK, "unpruned", 0.0, s) for s in range(n) if self.want_seed(s)]
+        seeds = [s for s in range(n) if all_seeds or self.want_seed(s)]
+        return [(SWEEP_TASK, m, r, s) for s in seeds for r in SWEEP_RATIOS for m in SWEEP_METHODS] + \
+               [(SWEEP_TASK, "unpruned", 0.0, s) for s in seeds]
 
     def run(self, cells):
         for c in cells:
@@ -393,7 +394,7 @@ def report(res_dir: Path, bench=None):
         lines += ["", "![representation quality](glue_repr.png)"]
     todo = []
     if bench is not None:
-        for c in bench.cells(TASKS, METHODS) + bench.sweep_cells():
+        for c in bench.cells(TASKS, METHODS, all_seeds=True) + bench.sweep_cells(all_seeds=True):  # whatever --seeds this run has
             if not bench.cell_path(*c).is_file() and bench.available(c[1]) is None: todo.append(bench.cell_path(*c).stem)
         lines += ["", f"Cells still to run: {len(set(todo))}."]
     text = "\n".join(lines) + "\n"
