@@ -13,7 +13,7 @@ pruner.json and pruner-history.json into --out, and the loss plot into benchmark
   times faster than stretching to the whole 128 x 128) fitted to those importances, 600 Adam steps at lr 1e-3, one
   task per step in turn, 16 random training inputs per step, 3 random layers.
 - `--importance-from CARD` skips the secants and refits from the importances stored in an earlier pruner's card
-  (its secant settings and timings are carried over); only the fit runs.
+  (its secant settings and timings are carried over; cards store importances to 5 decimals); only the fit runs.
 - Why: within 60 CPU minutes, meta-training with either estimator (straight-through, the paper's, or score-function)
   gave scorers that did not beat an untrained one on every task (benchmarks/results/README.md); the secant reading
   of the same objective did, and a stretched-map scorer carries it from task to task.
@@ -56,6 +56,7 @@ def run_secant(a, model, tok, texts):
     S = dict(SECANT, **{k: v for k, v in vars(a).items() if k in SECANT and v is not None})
     t0, imp, secs = time.perf_counter(), {}, {}
     if a.importance_from:
+        if not Path(a.importance_from).is_file(): sys.exit(f"--importance-from: no pruner card at {a.importance_from}.")
         old = json.loads(Path(a.importance_from).read_text())
         if old.get("method") != "secant" or set(old.get("importance", {})) != set(TASKS):
             sys.exit(f"{a.importance_from} holds no secant importances of {TASKS}: pass the card of a pruner trained with --method secant.")
