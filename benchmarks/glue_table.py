@@ -295,6 +295,13 @@ def _ms(xs):
     "mean and sample standard deviation (0 for a single value)."
     return statistics.mean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
 
+def _self_timing_note(main):
+    "What the unpruned runs, each timed against the full model it equals, say about the noise of one run's speed ratio."
+    own = [c["inference_speedup"] for c in main if c["method"] == "unpruned" and "inference_speedup" in c]
+    if len(own) < 2: return ""
+    return (f" The unpruned row times the full model against itself: its {len(own)} runs give {min(own):.2f}x to "
+            f"{max(own):.2f}x, the noise of a single run's ratio; the rows are means over runs.")
+
 def _cell_text(xs, scale=100):
     if not xs: return "-"
     m, s = _ms([x * scale for x in xs])
@@ -337,7 +344,7 @@ def report(res_dir: Path, bench=None):
                   "count at the start and at the end; runs that shared the CPU with other work keep their scores but not "
                   "their timings). "
                   "Inference speed: throughput relative to the full MiniLM at batch 32 x 128 tokens, the two models timed "
-                  "in turns in the same process, which keeps the ratio fair under load.", "", "![GLUE dev results](glue_table.png)", "", "### Every metric", "",
+                  "in turns in the same process, which keeps the ratio fair under load." + _self_timing_note(main), "", "![GLUE dev results](glue_table.png)", "", "### Every metric", "",
                   "| task | method | metric | value |", "|---|---|---|---:|"]
         for t in tasks:
             for m in methods:

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from smp_nb.models import load_encoder
 from smp_nb.data import load_task, task_texts, get_task, encode_texts
-from smp_nb.meta import mask_similarity_loss, task_mode
+from smp_nb.meta import mask_similarity_loss, task_mode, secant_regression
 from smp_nb.gating import head_gates
 from smp_nb.represent import sentence_repr, similarity_loss
 from smp_nb.sampling import topk_mask
@@ -85,9 +85,7 @@ def regression(model, tok, a, q):
                 X.append(m.flatten())
         out = ROOT / "benchmarks" / "runs" / "signal-samples"; out.mkdir(parents=True, exist_ok=True)
         torch.save(dict(X=torch.stack(X), y=torch.tensor(y)), out / f"{t}.pt")  # read by scorer_fit.py
-        A = torch.cat([torch.stack(X), torch.ones(len(X), 1)], 1)
-        beta = torch.linalg.solve(A.T @ A + 1e-2 * torch.eye(A.shape[1]), A.T @ torch.tensor(y).log())[:72].view(6, 12)
-        mask = topk_mask(-beta, 0.5)
+        mask = topk_mask(secant_regression(torch.stack(X), torch.tensor(y)).view(6, 12), 0.5)
         res = {u: mask_similarity_loss(model, tok, devs[u], mask, batch_size=64) for u in tasks}
         r = q[t]
         print(f"{t}: regression mask {res[t]:.5f} | trained {r['trained']:.5f} random {r['random_mean']:.5f} "

@@ -8,9 +8,10 @@ batch-norm in training mode as in meta-training), then scores the dev inputs of 
 its scores with the target ranking, and the dev similarity loss of its top-k 50% mask.
 
 `--fit stretch` gives the scorer maps stretched to 128 x 128 (`fit_maps(how="stretch")`) instead of zero-padded, so that
-a head's pattern lands in the same place whatever the sentence length.
+a head's pattern lands in the same place whatever the sentence length; `--fit stretchN` (e.g. stretch48, the packaged
+pruner's) stretches them to the top-left N x N corner.
 
-Usage: python benchmarks/scorer_fit.py [--task mrpc] [--eval mrpc,stsb,rte] [--steps 300] [--lr 1e-3] [--threads 1] [--fit pad|stretch]
+Usage: python benchmarks/scorer_fit.py [--task mrpc] [--eval mrpc,stsb,rte] [--steps 300] [--lr 1e-3] [--threads 1] [--fit pad|stretch|stretchN]
 """
 import argparse, sys, time
 from pathlib import Path
@@ -21,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from smp_nb.models import load_encoder
 from smp_nb.data import load_task, task_texts, get_task, encode_texts
-from smp_nb.meta import mask_similarity_loss, task_mode
-from smp_nb.gating import attention_maps
+from smp_nb.meta import mask_similarity_loss, task_mode, secant_regression, importance_targets
+from smp_nb.gating import attention_maps, fit_canvas
 from smp_nb.scorer import HeadScorer, head_scores
 from smp_nb.prune import score_heads
 from smp_nb.sampling import topk_mask
@@ -37,17 +38,17 @@ def main():
     ap.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"))
     ap.add_argument("--task", default="mrpc"); ap.add_argument("--eval", default="mrpc,stsb,rte")
     ap.add_argument("--steps", type=int, default=300); ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--threads", type=int, default=1); ap.add_argument("--fit", default="pad", choices=("pad", "stretch"))
+    ap.add_argument("--threads", type=int, default=1); ap.add_argument("--fit", default="pad", help="pad, stretch or stretchN (see fit_maps)")
     a = ap.parse_args()
+    try: fit_canvas(a.fit)
+    except ValueError as e: sys.exit(f"--fit: {e}")
     if not Path(a.glue).exists(): sys.exit(f"GLUE data not found at {a.glue}: pass --glue DIR.")
     samples = ROOT / "benchmarks" / "runs" / "signal-samples" / f"{a.task}.pt"
     if not samples.is_file(): sys.exit(f"{samples} is missing: run pruner_signal.py --estimate regression --tasks {a.task} first.")
     torch.set_num_threads(a.threads)
     d = torch.load(samples)
-    A = torch.cat([d["X"], torch.ones(len(d["X"]), 1)], 1)
-    imp = -torch.linalg.solve(A.T @ A + 1e-2 * torch.eye(A.shape[1]), A.T @ d["y"].log())[:72].view(6, 12)
-    z = (imp - imp.mean(1, keepdim=True)) / imp.std(1, keepdim=True)
-    target = (1 + 0.4 * z).clamp(0.05, 1.95)
+    imp = secant_regression(d["X"], d["y"]).view(6, 12)
+    target = importance_targets(imp)
     model, tok = load_encoder()
     _, channel = task_mode(get_task(a.task).pair)
     g = torch.Generator().manual_seed(0)

@@ -97,6 +97,8 @@ def main():
     if a.fit is not None:
         try: fit_canvas(a.fit)
         except ValueError as e: sys.exit(f"--fit: {e}")
+    if a.importance_from and a.method != "secant":
+        sys.exit("--importance-from refits a scorer from secant importances: it works with --method secant only.")
     if not Path(a.glue).exists(): sys.exit(f"GLUE data not found at {a.glue}: pass --glue DIR (GLUE TSV layout).")
     torch.set_num_threads(a.threads)
     model, tok = load_encoder()

@@ -28,8 +28,8 @@ from .scorer import HeadScorer, head_scores, save_scorer
 
 # %% auto #0
 __all__ = ['ESTIMATORS', 'task_mode', 'smp_loss', 'save_checkpoint', 'latest_checkpoint', 'load_checkpoint', 'MetaResult',
-           'meta_train', 'plot_history', 'mask_similarity_loss', 'train_texts', 'smp_train', 'secant_importance',
-           'importance_targets', 'fit_scorer']
+           'meta_train', 'plot_history', 'mask_similarity_loss', 'train_texts', 'smp_train', 'secant_regression',
+           'secant_importance', 'importance_targets', 'fit_scorer']
 
 # %% ../nbs/06_meta.ipynb #4c35ee40
 ESTIMATORS = ("straight-through", "score-function")
@@ -346,6 +346,20 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
     print(f"saved {outp / 'pruner.safetensors'} after {steps} steps in {res.seconds:.0f} s; skipped {res.skipped}")
 
 # %% ../nbs/06_meta.ipynb #776d6de1
+def secant_regression(masks:torch.Tensor, # `[n, heads]` 0/1 masks, flattened (one row per measured mask)
+                      losses:torch.Tensor, # `[n]` positive losses measured with those masks
+                      ridge:float=1e-2 # ridge penalty (the intercept is penalised too, which hardly matters at n >> 1)
+                     ) -> torch.Tensor:
+    "Importance of each mask bit `[heads]`: minus its coefficient in a ridge regression of log loss on the masks."
+    X, y = torch.as_tensor(masks, dtype=torch.float64), torch.as_tensor(losses, dtype=torch.float64)
+    if X.ndim != 2 or y.shape != (len(X),) or len(X) < 2:
+        raise ValueError(f"need masks [n, heads] and losses [n] with n >= 2; got {tuple(X.shape)} and {tuple(y.shape)}.")
+    if (y <= 0).any(): raise ValueError(f"losses must be positive (their log is regressed); got min {y.min().item():.3g}.")
+    A = torch.cat([X, torch.ones(len(X), 1, dtype=torch.float64)], 1)
+    beta = torch.linalg.solve(A.T @ A + ridge * torch.eye(A.shape[1], dtype=torch.float64), A.T @ y.log())
+    return -beta[:-1].float()
+
+# %% ../nbs/06_meta.ipynb #547e518c
 def secant_importance(model, tokenizer, # the frozen encoder and its tokenizer
                       texts:list, # a task's inputs (sentences or pairs); all of them are used for every mask
                       masks:int=240, # random masks whose loss is measured
@@ -378,10 +392,7 @@ def secant_importance(model, tokenizer, # the frozen encoder and its tokenizer
                               for f, b in zip(fulls, batches)]
                 X.append(m.flatten()); y.append(sum(losses) / sum(len(f) for f in fulls))
     finally: model.train(modes)
-    A = torch.cat([torch.stack(X).double(), torch.ones(len(X), 1, dtype=torch.float64)], 1)
-    beta = torch.linalg.solve(A.T @ A + ridge * torch.eye(A.shape[1], dtype=torch.float64),
-                              A.T @ torch.tensor(y, dtype=torch.float64).clamp_min(1e-12).log())
-    return -beta[:L * H].view(L, H).float()
+    return secant_regression(torch.stack(X), torch.tensor(y, dtype=torch.float64).clamp_min(1e-12), ridge=ridge).view(L, H)
 
 # %% ../nbs/06_meta.ipynb #9bfaa2a8
 def importance_targets(importance:torch.Tensor # `[layers, heads]`, e.g. from `secant_importance`
