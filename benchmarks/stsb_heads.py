@@ -16,8 +16,6 @@ Usage: python benchmarks/stsb_heads.py [--glue DIR] [--variants putback,takeout]
 import argparse, json, sys, time
 from pathlib import Path
 
-import torch
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from smp_nb.data import load_task
@@ -31,13 +29,13 @@ SOURCES = dict(putback="stsb__random__r50__s0.json", takeout="stsb__importance__
 def edited_kept(kept, variant):
     "Layer-0 kept heads with HEADS swapped in (putback) or out (takeout), 6 heads kept either way."
     k0 = list(kept[0])
-    if variant == "putback":
-        out = [h for h in k0 if h not in HEADS][-len([h for h in HEADS if h not in k0]):]
-        k0 = sorted([h for h in k0 if h not in out] + [h for h in HEADS if h not in k0])
-    else:
-        inn = [h for h in range(12) if h not in k0 and h not in HEADS][:len([h for h in HEADS if h in k0])]
-        k0 = sorted([h for h in k0 if h not in HEADS] + inn)
-    return [k0, *kept[1:]]
+    if variant == "putback":  # the last heads outside HEADS make room for the missing ones
+        add, others = [h for h in HEADS if h not in k0], [h for h in k0 if h not in HEADS]
+        k0 = others[:len(others) - len(add)] + [h for h in k0 if h in HEADS] + add
+    else:  # the first dropped heads outside HEADS replace the kept ones in HEADS
+        gone = [h for h in k0 if h in HEADS]
+        k0 = [h for h in k0 if h not in HEADS] + [h for h in range(12) if h not in k0 and h not in HEADS][:len(gone)]
+    return [sorted(k0), *kept[1:]]
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -53,10 +51,8 @@ def main():
     for v in variants:
         src = json.loads((ROOT / "benchmarks" / "results" / "glue" / SOURCES[v]).read_text())
         S, kept = src["settings"], edited_kept(src["kept_heads"], v)
-        mask = torch.zeros(6, 12)
-        for layer, hs in enumerate(kept): mask[layer, hs] = 1
         model, tok = load_encoder()
-        prune_heads(model, mask)
+        prune_heads(model, [[1.0 if h in k else 0.0 for h in range(12)] for k in kept])
         t0 = time.time()
         r = finetune(model, tok, "stsb", train_data=train, eval_data=dev, epochs=S["epochs"], batch_size=S["batch_size"],
                      lr=S["lr"], max_length=S["max_length"], pooling=S["pooling"], seed=src["seed"],
