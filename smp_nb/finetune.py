@@ -22,7 +22,7 @@ from torch import nn
 from fastcore.script import call_parse
 from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
-from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainingArguments
+from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .models import atomic_write, heads_per_layer, load_encoder
@@ -117,6 +117,28 @@ def _encode(ds:datasets.Dataset, task:GlueTask, tokenizer, max_length:int) -> da
     keep = [c for c in ds.column_names if c != "label"]
     return ds.map(enc, batched=True, remove_columns=keep)
 
+class _KeepRNG(TrainerCallback):
+    "Put the random generators back after each dev evaluation, so that scoring dev every epoch leaves training as it was."
+    def on_epoch_end(self, args, state, control, **kw):
+        self.saved = (torch.get_rng_state(), torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+    def on_evaluate(self, args, state, control, **kw):
+        if getattr(self, "saved", None) is None: return
+        torch.set_rng_state(self.saved[0])
+        if self.saved[1] is not None: torch.cuda.set_rng_state_all(self.saved[1])
+        self.saved = None
+
+def _history(log_history:list) -> list:
+    "One dict per epoch from the `Trainer`'s log: `train_loss` of that epoch, and dev metrics and `eval_seconds` when scored."
+    out = {}
+    for h in log_history:
+        if "epoch" not in h or "train_loss" in h: continue  # the final summary repeats the whole run's mean loss
+        row = out.setdefault(round(h["epoch"], 4), {"epoch": round(h["epoch"], 4)})
+        if "loss" in h: row["train_loss"] = h["loss"]
+        row.update({k[5:]: v for k, v in h.items() if k.startswith("eval_") and k[5:] not in ("loss", "runtime", "samples_per_second", "steps_per_second")})
+        if "eval_loss" in h: row["dev_loss"] = h["eval_loss"]
+        if "eval_runtime" in h: row["eval_seconds"] = h["eval_runtime"]
+    return list(out.values())
+
 def _check_args(epochs, batch_size, lr, max_length):
     if not (isinstance(epochs, (int, float)) and epochs > 0): raise ValueError(f"epochs must be a positive number, got {epochs!r}.")
     if not (isinstance(batch_size, int) and batch_size > 0): raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
@@ -142,6 +164,7 @@ def finetune(encoder:nn.Module, # a bare encoder, full or pruned (`load_encoder`
              train_data:datasets.Dataset|None=None, # use these training rows instead of loading the split
              eval_data:datasets.Dataset|None=None, # use these dev rows instead of loading the split
              progress:bool=False, # show the `Trainer`'s progress bars
+             eval_each_epoch:bool=False, # also score dev after every epoch, into `history` (its time is left out of `train_seconds`)
              **training_args # more `TrainingArguments` (e.g. `weight_decay`, `warmup_steps`)
             ) -> dict:
     "Fine-tune `encoder` with a task head on `task`, score it on dev: metrics, timings and the trained model."
@@ -164,16 +187,20 @@ def finetune(encoder:nn.Module, # a bare encoder, full or pruned (`load_encoder`
     tmp = tempfile.TemporaryDirectory() if output_dir is None else None
     args = TrainingArguments(output_dir=str(output_dir or tmp.name), num_train_epochs=epochs, learning_rate=lr,
                              per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size,
-                             seed=seed, data_seed=seed, report_to="none", save_strategy="no", eval_strategy="no",
+                             seed=seed, data_seed=seed, report_to="none", save_strategy="no",
+                             eval_strategy="epoch" if eval_each_epoch else "no",
                              logging_strategy="epoch", disable_tqdm=not progress, use_cpu=str(device) == "cpu",
                              remove_unused_columns=False, push_to_hub=False, **training_args)
     try:
-        trainer = Trainer(model=model, args=args, train_dataset=train_enc,
-                          data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer)
+        trainer = Trainer(model=model, args=args, train_dataset=train_enc, eval_dataset=dev_enc if eval_each_epoch else None,
+                          compute_metrics=(lambda p: glue_metric(task, p.predictions, p.label_ids)) if eval_each_epoch else None,
+                          data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer,
+                          callbacks=[_KeepRNG()] if eval_each_epoch else None)
         if not progress: trainer.remove_callback(PrinterCallback)
         t0 = time.perf_counter()
         tr = trainer.train()
-        train_seconds = time.perf_counter() - t0
+        history = _history(trainer.state.log_history)
+        train_seconds = time.perf_counter() - t0 - sum(h.get("eval_seconds", 0) for h in history)
         t0 = time.perf_counter()
         pred = trainer.predict(dev_enc)
         eval_seconds = time.perf_counter() - t0
@@ -187,8 +214,9 @@ def finetune(encoder:nn.Module, # a bare encoder, full or pruned (`load_encoder`
     return dict(task=task.name, metrics=metrics, main=metrics["main"], train_loss=float(tr.training_loss),
                 train_rows=len(train), eval_rows=len(dev), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                 pooling=model.pooling, heads=heads_per_layer(model), train_seconds=train_seconds,
-                train_samples_per_second=tr.metrics["train_samples_per_second"], eval_seconds=eval_seconds,
-                eval_samples_per_second=len(dev) / eval_seconds, device=str(trainer.args.device), model=model)
+                train_samples_per_second=len(train) * epochs / train_seconds, eval_seconds=eval_seconds,
+                eval_samples_per_second=len(dev) / eval_seconds, history=history, device=str(trainer.args.device),
+                model=model)
 
 # %% ../nbs/09_finetune.ipynb #03e99275
 def _load_any(model:str|None):
@@ -217,6 +245,7 @@ def smp_finetune(model:str=None, # encoder: Hub name, folder, or a folder writte
                  max_length:int=128, seed:int=0,
                  pooling:str="mean", # "mean" or "cls"
                  out:str=None, # write the metrics and timings here as JSON
+                 eval_each_epoch:bool=False, # also score dev after every epoch (the JSON's `history`)
                  progress:bool=False): # show progress bars
     "Fine-tune an encoder (full or pruned) on a GLUE task and report its dev metric and timings."
     try:
@@ -231,7 +260,8 @@ def smp_finetune(model:str=None, # encoder: Hub name, folder, or a folder writte
     except (ValueError, OSError, ImportError) as e:
         print(f"smp-finetune: {str(e).strip().splitlines()[0]}", file=sys.stderr); sys.exit(2)
     res = finetune(enc, tok, t, train_rows=train_rows, epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length,
-                   seed=seed, pooling=pooling, eval_rows=eval_rows, train_data=train, eval_data=dev, progress=progress)
+                   seed=seed, pooling=pooling, eval_rows=eval_rows, train_data=train, eval_data=dev, progress=progress,
+                   eval_each_epoch=eval_each_epoch)
     text = result_json(dict(res, model_name=model))
     if out is not None:
         atomic_write(out, lambda tmp: Path(tmp).write_text(text))
