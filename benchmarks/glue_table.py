@@ -26,8 +26,8 @@ Settings and why:
 - the label-free scorers (SMP, confidence) read 2,000 training inputs (fixed seeded subset; all of them for smaller
   sets); the importance baseline first fine-tunes the full model for 1 epoch on the cell's training rows and takes
   gradients on the same 2,000 inputs with their labels (scores cached per task in results/glue/scores/);
-- seeds 0, 1, 2 for unpruned, SMP (ours), SMP (authors), random and magnitude (for random the seed also draws the
-  mask; for the others it is the fine-tuning's alone), seed 0 for confidence and importance;
+- seeds 0, 1, 2 for every method (for random the seed also draws the mask; for the others it is the fine-tuning's
+  alone: their head scores are computed once per task);
 - inference: the fine-tuned encoder's throughput at batch 32 x 128 random tokens (median of 5 passes), and its speed
   relative to the full MiniLM timed in turns with it in the same process (median of 7 each), which stays fair when
   other work shares the CPU.
@@ -54,7 +54,7 @@ TASKS = ["sst2", "cola", "mrpc", "rte", "stsb"]
 METHODS = ["unpruned", "smp_ours", "smp_authors", "random", "magnitude", "confidence", "importance"]
 LABELS = dict(unpruned="unpruned", smp_ours="SMP (ours)", smp_authors="SMP (authors' base.bin)", random="random",
               magnitude="magnitude", confidence="confidence", importance="importance (Michel)")
-SEEDS = dict(unpruned=3, smp_ours=3, smp_authors=3, random=3, magnitude=3)  # others: 1
+SEEDS = dict(unpruned=3, smp_ours=3, smp_authors=3, random=3, magnitude=3, confidence=3, importance=3)
 SWEEP_TASK, SWEEP_RATIOS, SWEEP_METHODS = "mrpc", (0.25, 0.5, 0.75), ("smp_ours", "random")
 SETTINGS = dict(ratio=0.5, epochs=3, batch_size=32, lr=5e-5, max_length=128, pooling="mean", train_rows=dict(sst2=8000),
                 sampling="group_by_length", eval_rows=None, score_rows=2000, importance_epochs=1, rows_seed=0)
