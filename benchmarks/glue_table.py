@@ -179,7 +179,7 @@ class Bench:
     def speedup(self, encoder):
         "Inference speed of `encoder` relative to the full MiniLM, both timed side by side in turns (robust to other load)."
         if not hasattr(self, "_full"): self._full = load_encoder()[0].to(self.device).eval()
-        return prune_report(self._full, encoder, repeats=7).speedup
+        return prune_report(self._full, encoder, repeats=7, attention=False).speedup
 
     def backfill_speedups(self):
         "Give finished cells without `inference_speedup` one, from a model with the same heads (speed depends on shapes only)."

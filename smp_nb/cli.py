@@ -118,7 +118,8 @@ def prune_to_folder(out:str|Path, # output folder
     if speed:
         r = prune_report(full, pruned, batch_size=32, seq_len=128, repeats=3, warmup=1)
         report.update(params_before=r.params[0], params_after=r.params[1], macs_per_token=list(r.macs_per_token),
-                      throughput=list(r.throughput), speedup=r.speedup)
+                      throughput=list(r.throughput), speedup=r.speedup, attention_share=list(r.attention_share),
+                      speedup_bound=r.speedup_bound)
     else:
         n = sum(p.numel() for p in pruned.parameters())
         report.update(params_after=n)
@@ -144,6 +145,9 @@ def format_report(r:dict) -> str:
                   f"({1 - r['params_after'] / r['params_before']:.1%} fewer)",
                   f"throughput at batch 32 x 128 tokens: {r['throughput'][0]:.1f} -> {r['throughput'][1]:.1f} sequences/s "
                   f"(measured speed-up {r['speedup']:.2f}x)"]
+        if r.get("speedup_bound"):
+            lines.append(f"attention was {r['attention_share'][0]:.0%} of the full model's time: removing these heads "
+                         f"can give about {r['speedup_bound']:.2f}x at most (the feed-forward blocks keep their size)")
     return "\n".join(lines)
 
 # %% ../nbs/11_cli.ipynb #13bdde22

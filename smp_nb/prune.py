@@ -302,15 +302,25 @@ class PruneReport:
     throughput: tuple  # measured sequences per second: (full, pruned)
     batch_size: int = 32
     seq_len: int = 128
+    attention_share: tuple|None = None  # measured fraction of forward time spent in attention: (full, pruned)
+    attention_seconds: tuple|None = None  # measured seconds per batch spent in attention: (full, pruned)
 
     @property
     def speedup(self) -> float: return self.throughput[1] / self.throughput[0]
 
+    @property
+    def speedup_bound(self) -> float|None:
+        "Most speed-up these removed heads can give: the full model's attention time cut in proportion to the heads kept, the rest unchanged."
+        if self.attention_share is None: return None
+        return 1 / (1 - self.attention_share[0] * (1 - sum(self.heads[1]) / sum(self.heads[0])))
+
     def as_dict(self) -> dict:
         "The report as a plain dict (JSON-ready)."
+        opt = lambda t: None if t is None else list(t)
         return dict(heads=list(map(list, self.heads)), params=list(self.params), attention_params=list(self.attention_params),
                     macs_per_token=list(self.macs_per_token), throughput=list(self.throughput), speedup=self.speedup,
-                    batch_size=self.batch_size, seq_len=self.seq_len)
+                    batch_size=self.batch_size, seq_len=self.seq_len, attention_share=opt(self.attention_share),
+                    attention_seconds=opt(self.attention_seconds), speedup_bound=self.speedup_bound)
 
     def _rows(self):
         num = lambda x: f"{x/1e6:.2f} M" if x >= 1e6 else f"{x/1e3:.1f} k" if x >= 1e3 else str(x)
@@ -319,20 +329,59 @@ class PruneReport:
                 ("parameters", *f(*self.params, num)),
                 ("attention parameters", *f(*self.attention_params, num)),
                 (f"MACs / token (seq {self.seq_len})", *f(*self.macs_per_token, num)),
-                (f"sequences / s (batch {self.batch_size} x {self.seq_len})", *f(*self.throughput, lambda x: f"{x:.1f}"))]
+                (f"sequences / s (batch {self.batch_size} x {self.seq_len})", *f(*self.throughput, lambda x: f"{x:.1f}"))
+               ] + ([] if self.attention_share is None else
+                    [("share of time in attention", *(f"{x:.0%}" for x in self.attention_share), "")])
+
+    def _bound(self) -> str:
+        if self.attention_share is None: return ""
+        return (f"attention takes {self.attention_share[0]:.0%} of the full model's time: cut in proportion to the heads kept, "
+                f"the model would be {self.speedup_bound:.2f}x faster, the most removing heads can give (up to timing noise); "
+                f"measured {self.speedup:.2f}x")
 
     def _repr_markdown_(self):
         rows = "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self._rows())
-        return f"| | full | pruned | pruned / full |\n|---|---:|---:|---:|\n{rows}\n\nheads per layer kept: {self.heads[1]}"
+        bound = f"\n\n{self._bound()}" if self.attention_share is not None else ""
+        return f"| | full | pruned | pruned / full |\n|---|---:|---:|---:|\n{rows}\n\nheads per layer kept: {self.heads[1]}{bound}"
 
     def __repr__(self):
-        return "\n".join(f"{a:<34}{b:>12}{c:>12}{d:>10}" for a, b, c, d in [("", "full", "pruned", "ratio"), *self._rows()])
+        lines = [f"{a:<34}{b:>12}{c:>12}{d:>10}" for a, b, c, d in [("", "full", "pruned", "ratio"), *self._rows()]]
+        return "\n".join(lines + ([self._bound()] if self.attention_share is not None else []))
 
 # %% ../nbs/07_prune.ipynb #b0672ce9
 def _time_forward(model, batch) -> float:
     t = time.perf_counter()
     model(**batch)
     return time.perf_counter() - t
+
+def _attention_modules(model) -> list:
+    "The modules that make up each layer's attention: self-attention, and the output projection where it sits outside it."
+    ad, mods = adapter_for(model), []
+    for layer in attention_layers(model):
+        attn, out = ad.self_attention(layer), ad.out_proj(layer)
+        mods += [attn] + ([] if any(m is out for m in attn.modules()) else [out])
+    return mods
+
+class _AttentionClock:
+    "Forward hooks adding up the seconds `model` spends in its attention modules during one timed pass."
+    def __init__(self, model):
+        dev = next(model.parameters()).device
+        self.sync = (lambda: torch.cuda.synchronize(dev)) if dev.type == "cuda" else (lambda: None)
+        self.model, self.spent, self._start = model, 0.0, {}
+        self._hooks = [h for m in _attention_modules(model)
+                       for h in (m.register_forward_pre_hook(self._pre), m.register_forward_hook(self._post))]
+
+    def _pre(self, mod, args): self.sync(); self._start[id(mod)] = time.perf_counter()
+    def _post(self, mod, args, out): self.sync(); self.spent += time.perf_counter() - self._start.pop(id(mod))
+
+    def __call__(self, batch) -> tuple:
+        "Run one forward; returns (seconds in attention, seconds in all)."
+        self.spent = 0.0
+        self.sync(); total = _time_forward(self.model, batch); self.sync()
+        return self.spent, total
+
+    def remove(self):
+        for h in self._hooks: h.remove()
 
 def prune_report(full:nn.Module, # the unpruned model
                  pruned:nn.Module, # the same model with heads removed
@@ -341,8 +390,9 @@ def prune_report(full:nn.Module, # the unpruned model
                  repeats:int=5, # timed batches per model (the median is reported)
                  warmup:int=1, # untimed batches per model first
                  seed:int=0, # seed of the random inputs
+                 attention:bool=True, # also time the attention modules, in `repeats` more passes per model, in turns (for `speedup_bound`)
                 ) -> PruneReport:
-    "Parameters, MACs per token and measured throughput of `full` and `pruned`, timed side by side in one run."
+    "Parameters, MACs per token, measured throughput and share of time in attention of `full` and `pruned`, timed side by side in one run."
     dev = next(full.parameters()).device
     g = torch.Generator().manual_seed(seed)
     vocab = full.config.vocab_size
@@ -361,6 +411,14 @@ def prune_report(full:nn.Module, # the unpruned model
                     if dev.type == "cuda": torch.cuda.synchronize(dev)
                     ts.append(_time_forward(m, batch))
                     if dev.type == "cuda": torch.cuda.synchronize(dev)
+            att = ([], []) if attention else None
+            if attention:
+                clocks = [_AttentionClock(m) for m in models]
+                try:
+                    for r in range(repeats):
+                        for i in ((0, 1) if r % 2 == 0 else (1, 0)): att[i].append(clocks[i](batch))
+                finally:
+                    for c in clocks: c.remove()
     finally:
         for m, t in zip(models, modes): m.train(t)
     nparams = lambda m: sum(p.numel() for p in {id(p): p for p in m.parameters()}.values())
@@ -368,4 +426,6 @@ def prune_report(full:nn.Module, # the unpruned model
     return PruneReport(heads=pair(heads_per_layer), params=pair(nparams), attention_params=pair(_attention_params),
                        macs_per_token=pair(lambda m: macs_per_token(m, seq_len)),
                        throughput=tuple(batch_size / statistics.median(ts) for ts in times),
-                       batch_size=batch_size, seq_len=seq_len)
+                       batch_size=batch_size, seq_len=seq_len,
+                       attention_share=None if att is None else tuple(statistics.median(a / t for a, t in ts) for ts in att),
+                       attention_seconds=None if att is None else tuple(statistics.median(a for a, _ in ts) for ts in att))

@@ -184,7 +184,8 @@ def speed_vs_heads(model:nn.Module, # an unpruned encoder of a supported family
                    predicted=full["macs_per_token"] / c["macs_per_token"], measured=None)
         if measure:
             pruned = prune_heads(copy.deepcopy(model), m)
-            row["measured"] = prune_report(model, pruned, batch_size=batch_size, seq_len=seq_len, repeats=repeats).speedup
+            row["measured"] = prune_report(model, pruned, batch_size=batch_size, seq_len=seq_len, repeats=repeats,
+                                           attention=False).speedup
             row["batch_size"] = batch_size
             del pruned
         rows.append(row)
