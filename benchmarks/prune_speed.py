@@ -5,12 +5,13 @@ the median of several timed repeats is kept; the ratio of the two is the speed-u
 ratio (full time / pruned time, measured back to back) show how much one measurement moves, and the ratio of the two
 fastest repeats is kept too. Speed-ups on this shared machine also move from one process to the next (by more than
 within one), so the target cell, batch 32 x 128, is measured again in `--trials` fresh processes, and their median and
-range are reported. Each trial also splits both models' time into attention (timed by `prune_report` with forward
-hooks) and the rest, which gives the most that removing these heads can give (`speedup_bound`, Amdahl's law); the
-split of the median trial is plotted (`prune_time.png`). Then `score_heads` is timed on
-2,000 SST-2 training sentences (read from ../shared/glue; skipped with a message if absent): with the packaged
-pruner, and, in the same run for comparison, with its weights reading maps the two other ways (stretched to the whole
-128 x 128 grid, and zero-padded as the authors' pruners do).
+range are reported. Within a process, identical copies of one model also differ in speed by a few percent, so each
+trial times three instances of each model in turns and compares the median instances. Each trial also splits both
+models' time into attention (timed by `prune_report` with forward hooks) and the rest, which gives the most that
+removing these heads can give (`speedup_bound`, Amdahl's law); the split of the median trial is plotted
+(`prune_time.png`). Then `score_heads` is timed on 2,000 SST-2 training sentences (read from ../shared/glue; skipped
+with a message if absent): with the packaged pruner, and, in the same run for comparison, with its weights reading
+maps the two other ways (stretched to the whole 128 x 128 grid, and zero-padded as the authors' pruners do).
 
 Usage: python benchmarks/prune_speed.py [--glue DIR] [--threads N] [--trials 5] [--out benchmarks/results/prune_speed.json]
        (the plot is written beside the JSON file)
@@ -69,16 +70,23 @@ def attention_split(rep) -> dict:
                 attention_speedup=rep.attention_seconds[0] / rep.attention_seconds[1], rest_speedup=rest[0] / rest[1],
                 report_speedup=rep.speedup, speedup_bound=rep.speedup_bound)
 
-def trial(mask_path, repeats=30, split_repeats=20) -> dict:
-    "One fresh process's measurement of the target cell: the speed-up as in the grid, then `prune_report`'s attention split."
+def trial(mask_path, repeats=20, split_repeats=20, copies=3) -> dict:
+    """One fresh process's measurement of the target cell: `copies` instances of each model timed in turns, then
+    `prune_report`'s attention split. Identical instances of one model differ in speed by a few percent within a
+    process (how their memory happened to be laid out), so one full and one pruned instance would carry that noise into
+    the ratio; the median instance of each is compared instead."""
     full, _ = load_encoder()
     mask, _ = load_mask(mask_path)
     pruned = prune_heads(copy.deepcopy(full), mask).eval()
-    (tf, tp), (ratios,), (mf, mp) = bench([full, pruned], 32, 128, repeats)
-    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    fulls = [full] + [copy.deepcopy(full).eval() for _ in range(copies - 1)]
+    pruneds = [pruned] + [copy.deepcopy(pruned).eval() for _ in range(copies - 1)]
+    med, _, fastest = bench(fulls + pruneds, 32, 128, repeats)
+    tf, tp = statistics.median(med[:copies]), statistics.median(med[copies:])
     rep = prune_report(full, pruned, batch_size=32, seq_len=128, repeats=split_repeats, warmup=2)
-    return dict(batch=32, seq=128, speedup=tf / tp, speedup_fastest=mf / mp, repeat_speedup_quartiles=[q1, statistics.median(ratios), q3],
-                repeats=repeats, split_repeats=split_repeats, **attention_split(rep))
+    return dict(batch=32, seq=128, speedup=tf / tp, speedup_fastest=min(fastest[:copies]) / min(fastest[copies:]),
+                speedup_first_instances=med[0] / med[copies], full_instance_spread=max(med[:copies]) / min(med[:copies]),
+                pruned_instance_spread=max(med[copies:]) / min(med[copies:]), copies=copies, repeats=repeats,
+                split_repeats=split_repeats, **attention_split(rep))
 
 def run_trials(mask, n, threads) -> list:
     "`trial` in `n` fresh processes, one after another."
@@ -91,13 +99,15 @@ def run_trials(mask, n, threads) -> list:
             out.append(json.loads(r.stdout.strip().splitlines()[-1]))
             t = out[-1]
             print(f"trial {i + 1}/{n} (fresh process), batch 32 x 128: speed-up {t['speedup']:.2f}x (fastest repeats "
-                  f"{t['speedup_fastest']:.2f}x); attention {t['attention_share'][0]:.1%} of the full model's time, "
+                  f"{t['speedup_fastest']:.2f}x, one instance each {t['speedup_first_instances']:.2f}x; instances of the full "
+                  f"model differ by up to {t['full_instance_spread']:.2f}x, of the pruned one {t['pruned_instance_spread']:.2f}x); attention {t['attention_share'][0]:.1%} of the full model's time, "
                   f"{t['attention_speedup']:.2f}x faster, the rest {t['rest_speedup']:.2f}x; bound {t['speedup_bound']:.2f}x", flush=True)
     return out
 
 def summarise(trials) -> dict:
     "Median and range over trials of the numbers that matter for the target."
-    get = dict(speedup=lambda t: t["speedup"], speedup_fastest=lambda t: t["speedup_fastest"],
+    get = dict(speedup=lambda t: t["speedup"], speedup_fastest=lambda t: t["speedup_fastest"], speedup_first_instances=lambda t: t["speedup_first_instances"],
+               full_instance_spread=lambda t: t["full_instance_spread"], pruned_instance_spread=lambda t: t["pruned_instance_spread"],
                attention_share_full=lambda t: t["attention_share"][0], attention_speedup=lambda t: t["attention_speedup"],
                rest_speedup=lambda t: t["rest_speedup"], speedup_bound=lambda t: t["speedup_bound"])
     return {k: dict(median=statistics.median(map(f, trials)), min=min(map(f, trials)), max=max(map(f, trials)))
