@@ -58,7 +58,8 @@ def plot_split(split, path):
         ax.text(att[i] + rest[i] / 2, i, f"{rest[i] * 1e3:.0f} ms", ha="center", va="center", color="white", fontsize=9)
     ax.invert_yaxis(); ax.set_xlabel(f"seconds per batch of {split['batch']} x {split['seq']} tokens")
     ax.set_title(f"attention {split['attention_speedup']:.2f}x faster, the rest {split['rest_speedup']:.2f}x: the model "
-                 f"{(att[0] + rest[0]) / (att[1] + rest[1]):.2f}x ({split['speedup_bound']:.2f}x with attention halved, the rest unchanged)", fontsize=10)
+                 f"{(att[0] + rest[0]) / (att[1] + rest[1]):.2f}x ({split['speedup_bound']:.2f}x with attention halved, "
+                 f"the rest unchanged)", fontsize=10)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, fontsize=8, frameon=False)
     atomic_write(Path(path), lambda p: fig.savefig(p, dpi=120, format="png", bbox_inches="tight"))
     plt.close(fig)
@@ -99,19 +100,20 @@ def run_trials(mask, n, threads) -> list:
             out.append(json.loads(r.stdout.strip().splitlines()[-1]))
             t = out[-1]
             print(f"trial {i + 1}/{n} (fresh process), batch 32 x 128: speed-up {t['speedup']:.2f}x (fastest repeats "
-                  f"{t['speedup_fastest']:.2f}x, one instance each {t['speedup_first_instances']:.2f}x; instances of the full "
-                  f"model differ by up to {t['full_instance_spread']:.2f}x, of the pruned one {t['pruned_instance_spread']:.2f}x); attention {t['attention_share'][0]:.1%} of the full model's time, "
-                  f"{t['attention_speedup']:.2f}x faster, the rest {t['rest_speedup']:.2f}x; bound {t['speedup_bound']:.2f}x", flush=True)
+                  f"{t['speedup_fastest']:.2f}x, one instance each {t['speedup_first_instances']:.2f}x; instances of the "
+                  f"full model differ by up to {t['full_instance_spread']:.2f}x, of the pruned one "
+                  f"{t['pruned_instance_spread']:.2f}x); attention {t['attention_share'][0]:.1%} of the full model's time, "
+                  f"{t['attention_speedup']:.2f}x faster, the rest {t['rest_speedup']:.2f}x; bound {t['speedup_bound']:.2f}x",
+                  flush=True)
     return out
 
 def summarise(trials) -> dict:
     "Median and range over trials of the numbers that matter for the target."
-    get = dict(speedup=lambda t: t["speedup"], speedup_fastest=lambda t: t["speedup_fastest"], speedup_first_instances=lambda t: t["speedup_first_instances"],
-               full_instance_spread=lambda t: t["full_instance_spread"], pruned_instance_spread=lambda t: t["pruned_instance_spread"],
-               attention_share_full=lambda t: t["attention_share"][0], attention_speedup=lambda t: t["attention_speedup"],
-               rest_speedup=lambda t: t["rest_speedup"], speedup_bound=lambda t: t["speedup_bound"])
-    return {k: dict(median=statistics.median(map(f, trials)), min=min(map(f, trials)), max=max(map(f, trials)))
-            for k, f in get.items()}
+    keys = ("speedup", "speedup_fastest", "speedup_first_instances", "full_instance_spread", "pruned_instance_spread",
+            "attention_share_full", "attention_speedup", "rest_speedup", "speedup_bound")
+    rows = [dict(t, attention_share_full=t["attention_share"][0]) for t in trials]
+    return {k: dict(median=statistics.median(r[k] for r in rows), min=min(r[k] for r in rows), max=max(r[k] for r in rows))
+            for k in keys}
 
 def main():
     ap = argparse.ArgumentParser()

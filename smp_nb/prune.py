@@ -341,14 +341,18 @@ class PruneReport:
 
     def _repr_markdown_(self):
         rows = "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self._rows())
-        bound = f"\n\n{self._bound()}" if self.attention_share is not None else ""
+        bound = self._bound() and f"\n\n{self._bound()}"
         return f"| | full | pruned | pruned / full |\n|---|---:|---:|---:|\n{rows}\n\nheads per layer kept: {self.heads[1]}{bound}"
 
     def __repr__(self):
         lines = [f"{a:<34}{b:>12}{c:>12}{d:>10}" for a, b, c, d in [("", "full", "pruned", "ratio"), *self._rows()]]
-        return "\n".join(lines + ([self._bound()] if self.attention_share is not None else []))
+        return "\n".join(lines + [self._bound()] if self._bound() else lines)
 
 # %% ../nbs/07_prune.ipynb #b0672ce9
+def _turns(repeats:int):
+    "Model indices 0 and 1, `repeats` times, taking turns at going first."
+    for r in range(repeats): yield from ((0, 1) if r % 2 == 0 else (1, 0))
+
 def _time_forward(model, batch) -> float:
     t = time.perf_counter()
     model(**batch)
@@ -405,18 +409,15 @@ def prune_report(full:nn.Module, # the unpruned model
         with torch.inference_mode():
             for m in models:
                 for _ in range(warmup): m(**batch)
-            for r in range(repeats):
-                for i in ((0, 1) if r % 2 == 0 else (1, 0)):
-                    m, ts = models[i], times[i]
-                    if dev.type == "cuda": torch.cuda.synchronize(dev)
-                    ts.append(_time_forward(m, batch))
-                    if dev.type == "cuda": torch.cuda.synchronize(dev)
-            att = ([], []) if attention else None
+            for i in _turns(repeats):
+                if dev.type == "cuda": torch.cuda.synchronize(dev)
+                times[i].append(_time_forward(models[i], batch))
+                if dev.type == "cuda": torch.cuda.synchronize(dev)
+            att = None
             if attention:
-                clocks = [_AttentionClock(m) for m in models]
+                att, clocks = ([], []), [_AttentionClock(m) for m in models]
                 try:
-                    for r in range(repeats):
-                        for i in ((0, 1) if r % 2 == 0 else (1, 0)): att[i].append(clocks[i](batch))
+                    for i in _turns(repeats): att[i].append(clocks[i](batch))
                 finally:
                     for c in clocks: c.remove()
     finally:
