@@ -7,15 +7,14 @@ Docs: https://smp-nb.github.io/smp-nb/cli.html.md"""
 # %% ../nbs/11_cli.ipynb #44214a0c
 from __future__ import annotations
 import json
-import shutil
-import sys
-import tempfile
 from pathlib import Path
 
 from fastcore.script import call_parse
 
 from .data import get_task, load_task, task_texts
-from .models import OFFLINE_ENCODER, load_encoder, replace_dir
+from .models import OFFLINE_ENCODER, load_encoder
+from .files import new_dir
+from .checks import check_device, check_number, check_out, command_errors
 from .prune import prune_heads, prune_report, save_mask, save_pruned, score_heads
 from .sampling import topk_mask
 from .scorer import load_pruner
@@ -82,6 +81,7 @@ def _plot_scores(scores, mask, path):
     import matplotlib.pyplot as plt; plt.close(ax.figure)
 
 def _check_out(out:Path):
+    check_out("--out", out)
     if out.exists() and not (out.is_dir() and ((out / "report.json").exists() or not any(out.iterdir()))):
         raise FileExistsError(f"--out {out} exists and is not an earlier smp-prune output: choose another folder.")
     if not out.parent.exists(): raise FileNotFoundError(f"--out {out}: the folder {out.parent} does not exist.")
@@ -100,6 +100,8 @@ def prune_to_folder(out:str|Path, # output folder
     out = Path(out)
     if not isinstance(ratio, (int, float)) or not 0 < ratio < 1:
         raise ValueError(f"--ratio {ratio} must be strictly between 0 and 1 (the fraction of heads pruned, e.g. 0.5).")
+    check_number("--batch-size", batch_size, low=1, integer=True)
+    check_device(device)
     _check_out(out)
     texts = SAMPLE_SENTENCES if texts is None else list(texts)
     if not texts: raise ValueError("no inputs to score: give --task or --texts with at least one input.")
@@ -123,15 +125,11 @@ def prune_to_folder(out:str|Path, # output folder
     else:
         n = sum(p.numel() for p in pruned.parameters())
         report.update(params_after=n)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with new_dir(out) as tmp:    # `out` is the old result or the new one at every instant
         save_pruned(pruned, tok, tmp / "model")
         save_mask(mask, tmp / "mask.json", model_name=report["model"], scores=scores, ratio=ratio)
         _plot_scores(scores, mask, tmp / "head_scores.png")
         (tmp / "report.json").write_text(json.dumps(report, indent=1))
-        replace_dir(tmp, out)
-    finally:
-        if tmp.exists(): shutil.rmtree(tmp)
     return report
 
 # %% ../nbs/11_cli.ipynb #f5a288b8
@@ -165,8 +163,13 @@ def smp_prune(model:str=None, # encoder: Hub name or local folder (default: the 
               no_speed:bool=False # skip measuring the speed-up
              ):
     "Prune the attention heads a task does not need and save the smaller, faster model."
-    try:
+    with command_errors("smp-prune"):
         if task and texts: raise ValueError("give either --task or --texts, not both.")
+        check_number("--max-texts", max_texts, low=1, integer=True)
+        if not isinstance(ratio, (int, float)) or not 0 < ratio < 1:
+            raise ValueError(f"--ratio {ratio} must be strictly between 0 and 1 (the fraction of heads pruned, e.g. 0.5).")
+        check_device(device)
+        _check_out(Path(out))
         xs = None
         if task:
             t = get_task(task)
@@ -175,8 +178,5 @@ def smp_prune(model:str=None, # encoder: Hub name or local folder (default: the 
         if xs is not None: xs = xs[:max_texts]
         r = prune_to_folder(out, model=model, texts=xs, ratio=ratio, per_layer=not global_budget,
                             pruner=pruner, device=device, speed=not no_speed)
-    except (ValueError, FileNotFoundError, FileExistsError, TypeError, ImportError, OSError) as e:
-        print(f"smp-prune: error: {' '.join(str(e).split())}", file=sys.stderr)  # one line, whatever the message
-        sys.exit(2)
     print(format_report(r))
     print(f"saved the pruned model, mask.json and head_scores.png in {out}")

@@ -8,7 +8,6 @@ Docs: https://smp-nb.github.io/smp-nb/finetune.html.md"""
 from __future__ import annotations
 import inspect
 import json
-import sys
 import tempfile
 import time
 import warnings
@@ -26,6 +25,7 @@ from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, Trai
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .models import atomic_write, heads_per_layer, load_encoder
+from .checks import check_choice, check_number, check_out, command_errors
 from .data import GlueTask, get_task, load_task
 from .prune import load_pruned
 
@@ -222,13 +222,19 @@ def finetune(encoder:nn.Module, # a bare encoder, full or pruned (`load_encoder`
 def _load_any(model:str|None):
     "`(encoder, tokenizer)` from a Hub name or folder, using `load_pruned` for folders written by `save_pruned`."
     looks_local = model is not None and (Path(model).exists() or str(model).startswith(("/", ".", "~")))
-    if looks_local and not (Path(model).expanduser() / "config.json").is_file():
-        raise FileNotFoundError(f"{model} is not a model folder (no config.json): pass a folder written by save_pretrained or save_pruned, or a Hub name.")
-    if looks_local: model = str(Path(model).expanduser())
-    if looks_local and "smp_kept_heads" in json.loads((Path(model) / "config.json").read_text()):
-        enc, tok = load_pruned(model)
-        if tok is None: raise ValueError(f"{model} holds no tokenizer: save the pruned model with its tokenizer (save_pruned(model, tokenizer, path)).")
-        return enc, tok
+    if looks_local:
+        p = Path(model).expanduser()
+        if not (p / "config.json").is_file() and (p / "report.json").is_file() and (p / "model" / "config.json").is_file():
+            p = p / "model"   # an `smp-prune` output folder: its model is in model/
+        if not (p / "config.json").is_file():
+            raise FileNotFoundError(f"{model} is not a model folder (no config.json): pass a folder written by save_pretrained or save_pruned, or a Hub name.")
+        model = str(p)
+        try: cfg = json.loads((p / "config.json").read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as e: raise ValueError(f"{p / 'config.json'} is not valid JSON ({e}).") from None
+        if "smp_kept_heads" in cfg:
+            enc, tok = load_pruned(model)
+            if tok is None: raise ValueError(f"{model} holds no tokenizer: save the pruned model with its tokenizer (save_pruned(model, tokenizer, path)).")
+            return enc, tok
     return load_encoder(model)
 
 def result_json(result:dict) -> str:
@@ -248,17 +254,19 @@ def smp_finetune(model:str=None, # encoder: Hub name, folder, or a folder writte
                  eval_each_epoch:bool=False, # also score dev after every epoch (the JSON's `history`)
                  progress:bool=False): # show progress bars
     "Fine-tune an encoder (full or pruned) on a GLUE task and report its dev metric and timings."
-    try:
+    with command_errors("smp-finetune"):
         t = get_task(task)
-        _check_args(epochs, batch_size, lr, max_length)
-        if pooling not in POOLINGS: raise ValueError(f"Unknown pooling {pooling!r}: use one of {POOLINGS}.")
-        for name, v in (("train-rows", train_rows), ("eval-rows", eval_rows)):
-            if v is not None and v < 1: raise ValueError(f"--{name} must be a positive number of rows, got {v}.")
-        if out is not None and Path(out).is_dir(): raise ValueError(f"--out {out} is a folder: give the path of a JSON file.")
+        check_number("--epochs", epochs, low=0, low_open=True)
+        check_number("--batch-size", batch_size, low=1, integer=True)
+        check_number("--lr", lr, low=0, low_open=True)
+        check_number("--max-length", max_length, low=2, integer=True)
+        check_number("--train-rows", train_rows, low=1, integer=True, optional=True)
+        check_number("--eval-rows", eval_rows, low=1, integer=True, optional=True)
+        check_number("--seed", seed, low=0, integer=True)
+        check_choice("--pooling", pooling, POOLINGS)
+        if out is not None: check_out("--out", out, folder=False, make_parents=True)   # before training, not after
         train, dev = load_task(t, "train", data_dir), load_task(t, "dev", data_dir)
         enc, tok = _load_any(model)
-    except (ValueError, OSError, ImportError) as e:
-        print(f"smp-finetune: {str(e).strip().splitlines()[0]}", file=sys.stderr); sys.exit(2)
     res = finetune(enc, tok, t, train_rows=train_rows, epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length,
                    seed=seed, pooling=pooling, eval_rows=eval_rows, train_data=train, eval_data=dev, progress=progress,
                    eval_each_epoch=eval_each_epoch)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,14 +23,15 @@ from tqdm.auto import tqdm
 from .data import TaskSampler, encode_texts, get_task, load_task, task_texts
 from .gating import attention_maps, head_gates, fit_canvas
 from .models import atomic_write, head_grid, load_encoder
-from .represent import repr_dropout_mask, sentence_repr, similarity_loss
+from .checks import check_choice, check_number, check_out, command_errors
+from .represent import SOFTMAX_MODES, repr_dropout_mask, sentence_repr, similarity_loss
 from .sampling import sample_head_mask, sample_topk, topk_mask
 from .scorer import HeadScorer, head_scores, save_scorer
 
 # %% auto #0
 __all__ = ['ESTIMATORS', 'task_mode', 'smp_loss', 'save_checkpoint', 'latest_checkpoint', 'load_checkpoint', 'MetaResult',
-           'meta_train', 'plot_history', 'mask_similarity_loss', 'train_texts', 'smp_train', 'secant_regression',
-           'secant_importance', 'importance_targets', 'fit_scorer']
+           'run_settings', 'check_resume', 'meta_train', 'plot_history', 'mask_similarity_loss', 'train_texts',
+           'smp_train', 'secant_regression', 'secant_importance', 'importance_targets', 'fit_scorer']
 
 # %% ../nbs/06_meta.ipynb #4c35ee40
 ESTIMATORS = ("straight-through", "score-function")
@@ -118,13 +120,31 @@ def save_checkpoint(ckpt_dir, step:int, scorer, optimizer, state:dict, keep_last
     for old in sorted(ckpt_dir.glob("step-*.json"))[:-keep_last]:
         old.unlink(); old.with_suffix(".safetensors").unlink(missing_ok=True)
 
+def _checkpoint_problem(json_path:Path) -> str|None:
+    "Why the checkpoint whose JSON is `json_path` cannot be used (cut short, damaged, half missing), or None."
+    try:
+        js = json.loads(Path(json_path).read_text())
+        if not isinstance(js, dict) or not all(k in js for k in ("step", "history", "sampler", "generator", "optimizer")):
+            return "its JSON lacks the training state"
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e: return f"its JSON cannot be read ({type(e).__name__})"
+    w = Path(json_path).with_suffix(".safetensors")
+    if not w.is_file(): return f"{w.name} is missing"
+    try: load_file(str(w))
+    except Exception as e: return f"{w.name} cannot be read ({type(e).__name__})"
+    return None
+
 def latest_checkpoint(ckpt_dir) -> Path|None:
-    "The JSON of the newest complete checkpoint in `ckpt_dir`, or `None`."
-    done = [p for p in sorted(Path(ckpt_dir).glob("step-*.json")) if p.with_suffix(".safetensors").exists()]
-    return done[-1] if done else None
+    "The JSON of the newest complete, readable checkpoint in `ckpt_dir` (a damaged newer one is skipped with a warning), or `None`."
+    for p in sorted(Path(ckpt_dir).glob("step-*.json"), reverse=True):
+        why = _checkpoint_problem(p)
+        if why is None: return p
+        warnings.warn(f"skipping checkpoint {p}: {why}; falling back to the one before it.")
+    return None
 
 def load_checkpoint(json_path, scorer, optimizer) -> dict:
     "Restore `scorer` and `optimizer` from a checkpoint; returns its JSON state."
+    why = _checkpoint_problem(Path(json_path))
+    if why: raise ValueError(f"checkpoint {json_path} cannot be used: {why}.")
     js = json.loads(Path(json_path).read_text())
     t = load_file(str(Path(json_path).with_suffix(".safetensors")))
     scorer.load_state_dict({k[7:]: v for k, v in t.items() if k.startswith("scorer.")})
@@ -154,6 +174,28 @@ class MetaResult:
         out = {}
         for r in h: out.setdefault(r["task"], []).append(r["loss"])
         return {t: sum(v) / len(v) for t, v in out.items()}
+
+# %% ../nbs/06_meta.ipynb #08aa17b1
+def run_settings(texts:dict, # task name -> inputs, as given to `meta_train`
+                 **kw # `meta_train`'s settings: batch_size, accumulation, lr, ..., fit, seed
+                ) -> dict:
+    "What a checkpoint records of the run that wrote it: the tasks, their sizes and `meta_train`'s settings."
+    return dict(tasks=sorted(texts), sizes={t: len(v) for t, v in texts.items()}, **kw)
+
+def check_resume(ckpt_json:str|Path, # a checkpoint's JSON (e.g. from `latest_checkpoint`)
+                 settings:dict # the settings of the run that wants to resume it (`tasks`, `sizes`, `fit`, `batch_size`, ...)
+                ):
+    "Raise a `ValueError` naming each setting in which `settings` differ from those the checkpoint was trained with."
+    js = json.loads(Path(ckpt_json).read_text())
+    saved = dict(js.get("settings") or {})
+    saved.setdefault("fit", js.get("fit", "pad"))
+    if "sizes" not in saved and "sampler" in js: saved["sizes"] = dict(js["sampler"]["sizes"])
+    if "tasks" not in saved and "sizes" in saved: saved["tasks"] = sorted(saved["sizes"])
+    diff = [f"{k}: {saved[k]!r} there, {settings[k]!r} now" for k in settings if k in saved and saved[k] != settings[k]
+            and not (k == "sizes" and saved.get("tasks") != settings.get("tasks"))]
+    if diff:
+        raise ValueError(f"cannot resume {ckpt_json}: it was trained with other settings ({'; '.join(diff)}). "
+                         "Resume with the same settings, or start a new run in another folder.")
 
 # %% ../nbs/06_meta.ipynb #5efafb10
 def meta_train(model, tokenizer, # the frozen encoder and its tokenizer
@@ -187,6 +229,9 @@ def meta_train(model, tokenizer, # the frozen encoder and its tokenizer
     if steps < 1 or batch_size < 2 or accumulation < 1:
         raise ValueError(f"need steps >= 1, batch_size >= 2 and accumulation >= 1 (got {steps}, {batch_size}, {accumulation}).")
     if resume and ckpt_dir is None: raise ValueError("resume=True needs the ckpt_dir to resume from.")
+    check_number("lr", lr, low=0, low_open=True); check_number("clip", clip, low=0, low_open=True)
+    check_number("ckpt_every", ckpt_every, low=1, integer=True); check_number("max_length", max_length, low=2, integer=True)
+    check_number("score_examples", score_examples, low=1, high=batch_size, integer=True, optional=True)
     if estimator not in ESTIMATORS: raise ValueError(f"Unknown estimator {estimator!r}: use one of {ESTIMATORS}.")
     acc = accelerator or Accelerator()
     L, H = head_grid(model)
@@ -203,10 +248,13 @@ def meta_train(model, tokenizer, # the frozen encoder and its tokenizer
     sampler = TaskSampler({t: len(v) for t, v in texts.items()}, seed=seed + 1000 * acc.process_index)
     gen = torch.Generator().manual_seed(seed + 1 + 1000 * acc.process_index)
     history, skipped, start, prior = [], 0, 0, 0.0
+    settings = run_settings(texts, batch_size=batch_size, accumulation=accumulation, lr=lr, clip=clip, optimizer=optimizer,
+                            ratio=ratio, whole_layers=whole_layers, repr_dropout=repr_dropout, softmax=softmax,
+                            mean_weight=mean_weight, score_examples=score_examples, estimator=estimator, samples=samples,
+                            max_length=max_length, fit=scorer.fit, seed=seed)
     if resume and (last := latest_checkpoint(ckpt_dir)) is not None:
+        check_resume(last, settings)
         js = load_checkpoint(last, scorer, opt)
-        if js.get("fit", "pad") != scorer.fit:
-            raise ValueError(f"{last} was trained with fit={js.get('fit', 'pad')!r}; resume it with the same fit, not {scorer.fit!r}.")
         start, history, skipped, prior = js["step"], js["history"], js["skipped"], js.get("seconds", 0.0)
         sampler.load_state_dict(js["sampler"]); _set_gen_state(gen, js["generator"])
     scorer_fit = scorer.fit
@@ -234,7 +282,7 @@ def meta_train(model, tokenizer, # the frozen encoder and its tokenizer
         bar.set_postfix(loss=f"{sum(r['loss'] for r in history[-accumulation:]) / max(1, len(history[-accumulation:])):.4f}")
         if ckpt_dir is not None and ((step + 1) % ckpt_every == 0 or step + 1 == steps) and acc.is_main_process:
             save_checkpoint(ckpt_dir, step + 1, acc.unwrap_model(scorer), opt,
-                            dict(history=history, skipped=skipped, sampler=sampler.state_dict(), generator=_gen_state(gen), fit=scorer_fit,
+                            dict(history=history, skipped=skipped, sampler=sampler.state_dict(), generator=_gen_state(gen), fit=scorer_fit, settings=settings,
                                  seconds=prior + time.perf_counter() - t_start))
     scorer = acc.unwrap_model(scorer).eval()
     return MetaResult(scorer, history, skipped, steps, prior + time.perf_counter() - t_start, timings)
@@ -319,22 +367,44 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
               no_progress:bool=False # hide the progress bar
              ):
     "Meta-train an SMP head scorer on GLUE tasks and save it."
-    import sys
-    try:
-        if estimator not in ESTIMATORS: raise ValueError(f"--estimator must be one of {', '.join(ESTIMATORS)}; got {estimator!r}.")
-        if estimator == "score-function" and samples < 2: raise ValueError(f"--samples must be at least 2; got {samples}.")
+    with command_errors("smp-train"):
+        check_number("--steps", steps, low=1, integer=True)
+        check_number("--batch-size", batch_size, low=2, integer=True)
+        check_number("--accumulation", accumulation, low=1, integer=True)
+        check_number("--lr", lr, low=0, low_open=True)
+        check_choice("--optimizer", optimizer, ("sgd", "adam"))
+        check_number("--max-rows", max_rows, low=1, integer=True, optional=True)
+        check_number("--max-length", max_length, low=2, integer=True)
+        check_number("--ckpt-every", ckpt_every, low=1, integer=True)
+        check_number("--seed", seed, low=0, integer=True)
+        check_choice("--softmax", softmax, SOFTMAX_MODES)
+        if softmax == "pairs" and batch_size % 2: raise ValueError(f"--softmax pairs needs an even --batch-size; got {batch_size}.")
+        check_number("--mean-weight", mean_weight, low=0, low_open=True)
+        check_number("--score-examples", score_examples, low=1, high=batch_size, integer=True, optional=True)
+        check_choice("--estimator", estimator, ESTIMATORS)
+        if estimator == "score-function": check_number("--samples", samples, low=2, integer=True)
         try: fit_canvas(fit)
         except ValueError as e: raise ValueError(f"--fit: {e}") from None
         names = [get_task(t.strip()).name for t in tasks.split(",") if t.strip()]  # unknown tasks fail before any loading
         if not names: raise ValueError(f"--tasks names no GLUE task (got {tasks!r}); e.g. --tasks sst2,cola,mrpc,stsb,rte.")
-        enc, tok = load_encoder(model)
+        if len(set(names)) != len(names): raise ValueError(f"--tasks names a task twice: {tasks!r}.")
+        outp = check_out("--out", out)
+        ckpts = outp / "checkpoints"
+        last = latest_checkpoint(ckpts) if ckpts.is_dir() else None
+        if not resume and ckpts.is_dir() and any(ckpts.glob("step-*.json")):
+            raise FileExistsError(f"--out {out} already holds a training run ({ckpts}): pass --resume to continue it, "
+                                  "or choose another --out.")
         texts = train_texts(names, data_dir, max_rows=max_rows, seed=seed)
-    except (ValueError, FileNotFoundError, OSError, ImportError) as e:
-        print(f"smp-train: error: {' '.join(str(e).split())}", file=sys.stderr); sys.exit(2)
-    outp = Path(out); outp.mkdir(parents=True, exist_ok=True)
+        if resume and last is not None:
+            check_resume(last, run_settings(texts, batch_size=batch_size, accumulation=accumulation, lr=lr, clip=1.0,
+                                            optimizer=optimizer, ratio=0.5, whole_layers=0.5, repr_dropout=0.8, softmax=softmax,
+                                            mean_weight=mean_weight, score_examples=score_examples, estimator=estimator,
+                                            samples=samples, max_length=max_length, fit=fit, seed=seed))
+        enc, tok = load_encoder(model)
+    outp.mkdir(exist_ok=True)
     res = meta_train(enc, tok, texts, steps=steps, batch_size=batch_size, accumulation=accumulation, lr=lr,
                      optimizer=optimizer, max_length=max_length, seed=seed, softmax=softmax, mean_weight=mean_weight,
-                     score_examples=score_examples, estimator=estimator, samples=samples, fit=fit, ckpt_dir=outp / "checkpoints", ckpt_every=ckpt_every, resume=resume, progress=not no_progress)
+                     score_examples=score_examples, estimator=estimator, samples=samples, fit=fit, ckpt_dir=ckpts, ckpt_every=ckpt_every, resume=resume, progress=not no_progress)
     save_scorer(res.scorer, outp / "pruner.safetensors", encoder=model or "sentence-transformers/all-MiniLM-L6-v2",
                 tasks=list(texts), steps=steps, batch_size=batch_size, accumulation=accumulation, lr=lr,
                 optimizer=optimizer, seed=seed,
@@ -342,7 +412,8 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
                 samples=samples if estimator == "score-function" else None, skipped=res.skipped, seconds=round(res.seconds, 1),
                 final_losses=res.task_losses(last=max(1, steps // 10)))
     atomic_write(outp / "history.json", lambda p: Path(p).write_text(json.dumps(res.history)))
-    ax = plot_history(res.history); ax.figure.savefig(outp / "loss.png", dpi=120, bbox_inches="tight")
+    ax = plot_history(res.history)
+    atomic_write(outp / "loss.png", lambda p: ax.figure.savefig(p, format="png", dpi=120, bbox_inches="tight"))
     print(f"saved {outp / 'pruner.safetensors'} after {steps} steps in {res.seconds:.0f} s; skipped {res.skipped}")
 
 # %% ../nbs/06_meta.ipynb #776d6de1
@@ -366,6 +437,9 @@ def secant_importance(model, tokenizer, # the frozen encoder and its tokenizer
                       ratio:float=0.5, # fraction of heads each random mask prunes in every layer
                       batch_size:int=64, max_length:int=128,
                       ridge:float=1e-2, # ridge penalty of the regression
+                      whole_layers:float=0.0, # fraction of layers each random mask leaves whole (meta-training's 0.5; 0: every layer pruned, as at pruning time)
+                      repr_dropout:float=0.0, # representation dropout of the loss (meta-training's 0.8), a new dimension mask per random mask
+                      softmax:str="row", # similarity distributions, as in `similarity_loss`
                       seed:int=0, # seeds the masks
                       progress:bool=True # show a progress bar
                      ) -> torch.Tensor:
@@ -375,6 +449,7 @@ def secant_importance(model, tokenizer, # the frozen encoder and its tokenizer
     L, H = head_grid(model)
     if masks < 2: raise ValueError(f"masks must be at least 2 random masks (a regression on {L * H} heads wants hundreds); got {masks}.")
     if not 0 < ratio < 1: raise ValueError(f"ratio must be in (0, 1); got {ratio}.")
+    if not 0 <= whole_layers < 1: raise ValueError(f"whole_layers must be in [0, 1); got {whole_layers}.")
     mode, _ = task_mode(isinstance(texts[0], (tuple, list)))
     dev = next(model.parameters()).device
     modes = model.training; model.eval()
@@ -387,8 +462,11 @@ def secant_importance(model, tokenizer, # the frozen encoder and its tokenizer
             fulls = [sentence_repr(model(**b), b["attention_mask"], mode) for b in batches]
             for _ in tqdm(range(masks), desc="secants", disable=not progress):
                 m = topk_mask(torch.rand(L, H, generator=g), ratio)
+                if whole_layers > 0: m[torch.randperm(L, generator=g)[:int(math.floor(whole_layers * L + 0.5))]] = 1.
+                dm = repr_dropout_mask(fulls[0].shape[-1], p=repr_dropout, generator=g).to(dev) if repr_dropout > 0 else None
                 with head_gates(model, m.to(dev)):
-                    losses = [similarity_loss(f, sentence_repr(model(**b), b["attention_mask"], mode)).item() * len(f)
+                    losses = [similarity_loss(f, sentence_repr(model(**b), b["attention_mask"], mode), dim_mask=dm,
+                                              softmax=softmax).item() * len(f)
                               for f, b in zip(fulls, batches)]
                 X.append(m.flatten()); y.append(sum(losses) / sum(len(f) for f in fulls))
     finally: model.train(modes)

