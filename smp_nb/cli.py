@@ -86,6 +86,14 @@ def _check_out(out:Path):
         raise FileExistsError(f"--out {out} exists and is not an earlier smp-prune output: choose another folder.")
     if not out.parent.exists(): raise FileNotFoundError(f"--out {out}: the folder {out.parent} does not exist.")
 
+def _check_prune_args(out:Path, ratio, device, batch_size=32):
+    "The checks `prune_to_folder` and `smp-prune` make before any loading."
+    if not isinstance(ratio, (int, float)) or not 0 < ratio < 1:
+        raise ValueError(f"--ratio {ratio} must be strictly between 0 and 1 (the fraction of heads pruned, e.g. 0.5).")
+    check_number("--batch-size", batch_size, low=1, integer=True)
+    check_device(device)
+    _check_out(out)
+
 def prune_to_folder(out:str|Path, # output folder
                     model:str|None=None, # encoder (Hub name or folder); `None`: the offline MiniLM
                     texts:list|None=None, # the task's inputs; `None`: `SAMPLE_SENTENCES`
@@ -98,11 +106,7 @@ def prune_to_folder(out:str|Path, # output folder
                    ) -> dict:
     "Score, prune and save: the pruned model, its mask JSON, a heatmap and a report, in `out`."
     out = Path(out)
-    if not isinstance(ratio, (int, float)) or not 0 < ratio < 1:
-        raise ValueError(f"--ratio {ratio} must be strictly between 0 and 1 (the fraction of heads pruned, e.g. 0.5).")
-    check_number("--batch-size", batch_size, low=1, integer=True)
-    check_device(device)
-    _check_out(out)
+    _check_prune_args(out, ratio, device, batch_size)
     texts = SAMPLE_SENTENCES if texts is None else list(texts)
     if not texts: raise ValueError("no inputs to score: give --task or --texts with at least one input.")
     scorer = load_pruner(pruner) if not hasattr(pruner, "forward") else pruner
@@ -166,10 +170,7 @@ def smp_prune(model:str=None, # encoder: Hub name or local folder (default: the 
     with command_errors("smp-prune"):
         if task and texts: raise ValueError("give either --task or --texts, not both.")
         check_number("--max-texts", max_texts, low=1, integer=True)
-        if not isinstance(ratio, (int, float)) or not 0 < ratio < 1:
-            raise ValueError(f"--ratio {ratio} must be strictly between 0 and 1 (the fraction of heads pruned, e.g. 0.5).")
-        check_device(device)
-        _check_out(Path(out))
+        _check_prune_args(Path(out), ratio, device)
         xs = None
         if task:
             t = get_task(task)
