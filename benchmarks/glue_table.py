@@ -26,6 +26,11 @@ Settings and why:
 - the label-free scorers (SMP, confidence) read 2,000 training inputs (fixed seeded subset; all of them for smaller
   sets); the importance baseline first fine-tunes the full model for 1 epoch on the cell's training rows and takes
   gradients on the same 2,000 inputs with their labels (scores cached per task in results/glue/scores/);
+- SMP rows: `smp_ours`, the pruner trained on the paper's label-free objective (`pruner-similarity.safetensors`,
+  the packaged default until the `smp_fit` rows); `smp_authors`, the authors' base.bin; `smp_fit`, the packaged
+  default, a scorer fitted to gradient importance on the five tasks (`results/recipes/importance_scorer__*`, the
+  same weights as `smp_nb/assets/pruner.safetensors`); `smp_heldout`, for each task the scorer fitted the same way on
+  the other four tasks (the paper's setting: the pruner never saw the task);
 - seeds 0, 1, 2 for every method (for random the seed also draws the mask; for the others it is the fine-tuning's
   alone: their head scores are computed once per task);
 - inference: the fine-tuned encoder's throughput at batch 32 x 128 random tokens (median of 5 passes), and its speed
@@ -45,16 +50,18 @@ from smp_nb.models import atomic_write, load_encoder, head_grid, OFFLINE_ENCODER
 from smp_nb.data import get_task, load_task, task_texts
 from smp_nb.sampling import topk_mask
 from smp_nb.prune import prune_heads, prune_report
-from smp_nb.scorer import PACKAGED_PRUNER
+from smp_nb.scorer import PACKAGED_PRUNERS
 from smp_nb.represent import sentence_repr
 from smp_nb.baselines import random_scores, magnitude_scores, confidence_scores, importance_scores, smp_scores
 from smp_nb.finetune import finetune, _subsample
 
 TASKS = ["sst2", "cola", "mrpc", "rte", "stsb"]
-METHODS = ["unpruned", "smp_ours", "smp_authors", "random", "magnitude", "confidence", "importance"]
-LABELS = dict(unpruned="unpruned", smp_ours="SMP (ours)", smp_authors="SMP (authors' base.bin)", random="random",
-              magnitude="magnitude", confidence="confidence", importance="importance (Michel)")
-SEEDS = dict(unpruned=3, smp_ours=3, smp_authors=3, random=3, magnitude=3, confidence=3, importance=3)
+METHODS = ["unpruned", "smp_ours", "smp_authors", "random", "magnitude", "confidence", "importance", "smp_fit", "smp_heldout"]
+FIT_TASKS = ["stsb", "mrpc", "cola", "sst2", "rte"]  # the order in the fitted scorers' file names (benchmarks/recipes.py)
+LABELS = dict(unpruned="unpruned", smp_ours="SMP, similarity objective (ours)", smp_authors="SMP (authors' base.bin)", random="random",
+              magnitude="magnitude", confidence="confidence", importance="importance (Michel)",
+              smp_fit="SMP, fit to importance (ours, packaged)", smp_heldout="SMP, fit to importance (task held out)")
+SEEDS = dict(unpruned=3, smp_ours=3, smp_authors=3, random=3, magnitude=3, confidence=3, importance=3, smp_fit=3, smp_heldout=3)
 SWEEP_TASK, SWEEP_RATIOS, SWEEP_METHODS = "mrpc", (0.25, 0.5, 0.75), ("smp_ours", "random")
 SETTINGS = dict(ratio=0.5, epochs=3, batch_size=32, lr=5e-5, max_length=128, pooling="mean", train_rows=dict(sst2=8000),
                 sampling="group_by_length", eval_rows=None, score_rows=2000, importance_epochs=1, rows_seed=0)
@@ -99,8 +106,20 @@ class Bench:
                     max_length=S["max_length"], pooling=S["pooling"], sampling=S["sampling"], train_rows=len(self.data(task)[0]),
                     eval_rows=len(self.data(task)[1]), score_rows=S["score_rows"], rows_seed=S["rows_seed"])
 
-    def available(self, method):
+    def pruner(self, method, task):
+        "The pruner file of an SMP method on `task` (None for the other methods)."
+        if method == "smp_ours": return self.ours
+        if method == "smp_authors": return self.authors
+        if method in ("smp_fit", "smp_heldout"):
+            tasks = [t for t in FIT_TASKS if method == "smp_fit" or t != task]
+            return Path(self.a.fit_dir) / f"importance_scorer__{'-'.join(tasks)}.safetensors"
+        return None
+
+    def available(self, method, task=None):
         "None if `method` can run here, else the reason it cannot."
+        if method in ("smp_fit", "smp_heldout"):
+            for t in ([task] if task else TASKS):
+                if not self.pruner(method, t).is_file(): return f"{self.pruner(method, t)} is missing (benchmarks/recipes.py --held-out fits it)"
         if method == "smp_ours" and not self.ours.is_file(): return f"our pruner {self.ours} is missing"
         if method == "smp_authors" and not self.authors.is_file(): return f"the authors' pruner {self.authors} is missing"
         return None
@@ -110,11 +129,12 @@ class Bench:
         "Head scores `[6, 12]` of `method` on `task` (cached on disk; only random depends on the seed)."
         mseed = seed if method == "random" else 0
         path = self.scores_dir / f"{task}__{method}__s{mseed}.json"
-        sha = file_sha(self.ours if method == "smp_ours" else self.authors) if method.startswith("smp_") else None
+        pruner = self.pruner(method, task)
+        sha = file_sha(pruner) if pruner is not None else None
         if path.is_file():
             cached = json.loads(path.read_text())
             if cached.get("pruner_sha256") != sha:
-                sys.exit(f"glue_table: {path} was scored with another pruner than {self.ours if method == 'smp_ours' else self.authors}: "
+                sys.exit(f"glue_table: {path} was scored with another pruner than {pruner}: "
                          f"remove {self.scores_dir}/*__{method}__* and {self.cells_dir}/*__{method}__* (and {self.repr_dir}/*__{method}__*) to redo {method}.")
             return torch.tensor(cached["scores"])
         model, tok = load_encoder()
@@ -124,8 +144,7 @@ class Bench:
         if method == "random": s = random_scores(*head_grid(model), seed=mseed)
         elif method == "magnitude": s = magnitude_scores(model)
         elif method == "confidence": s = confidence_scores(model, tok, texts, max_length=self.S["max_length"])
-        elif method == "smp_ours": s = smp_scores(model, tok, texts, pruner=self.ours, max_length=self.S["max_length"])
-        elif method == "smp_authors": s = smp_scores(model, tok, texts, pruner=self.authors, max_length=self.S["max_length"])
+        elif pruner is not None: s = smp_scores(model, tok, texts, pruner=pruner, max_length=self.S["max_length"])
         elif method == "importance":
             log(f"  importance on {task}: fine-tuning the full model for {self.S['importance_epochs']} epoch(s) first")
             ft = finetune(model, tok, task, train_data=train, eval_data=dev, epochs=self.S["importance_epochs"],
@@ -148,7 +167,7 @@ class Bench:
     def run_cell(self, task, method, ratio, seed):
         path = self.cell_path(task, method, ratio, seed)
         if path.is_file(): return False
-        why = self.available(method)
+        why = self.available(method, task)
         if why: log(f"skip {path.stem}: {why}"); return False
         log(f"run  {path.stem}")
         load0 = os.getloadavg()[0]
@@ -308,6 +327,39 @@ def _cell_text(xs, scale=100):
     m, s = _ms([x * scale for x in xs])
     return f"{m:.1f} ± {s:.1f} ({len(xs)})" if len(xs) > 1 else f"{m:.1f} (1)"
 
+HELD_OUT_ROWS = ["unpruned", "smp_heldout", "smp_fit", "smp_authors", "smp_ours", "importance", "confidence", "magnitude", "random"]
+
+def held_out_section(main, res_dir: Path, plt) -> list:
+    "The paper's setting: each task pruned by a pruner that never saw it, against the other methods (Markdown lines; writes glue_held_out.png)."
+    tasks = [t for t in TASKS if any(c["task"] == t and c["method"] == "smp_heldout" for c in main)]
+    score = lambda t, m: [100 * c["main"] for c in main if c["task"] == t and c["method"] == m]
+    rows = [m for m in HELD_OUT_ROWS if any(score(t, m) for t in tasks)]
+    lines = ["", "## A task the pruner never saw (leave one task out)", "",
+             "`SMP, scorer fit to importance (task held out)`: for each task, a scorer fitted (`fit_scorer`, 600 steps, stretch48) "
+             "to the gradient importance of the *other four* tasks (`benchmarks/recipes.py --held-out`) picks the 50% mask "
+             "from the task's unlabeled training inputs. It never saw the task's inputs or labels. The authors' checkpoint "
+             "was trained on other data again (BERT-base, their tasks). Mean ± standard deviation over seeds; the last "
+             "column is the difference to the held-out pruner's average on the same tasks"
+             + (" (partial: not every task has its runs yet)." if len(tasks) < len(TASKS) else "."), "",
+             "| method | " + " | ".join(get_task(t).folder for t in tasks) + " | average | vs held out |",
+             "|---|" + "---:|" * (len(tasks) + 2)]
+    ref = statistics.mean(statistics.mean(score(t, "smp_heldout")) for t in tasks)
+    for m in rows:
+        per = [score(t, m) for t in tasks]
+        avg = statistics.mean(statistics.mean(x) for x in per) if all(per) else None
+        lines.append(f"| {LABELS[m]} | " + " | ".join(_cell_text([x / 100 for x in v]) for v in per) +
+                     (f" | {avg:.1f} | {avg - ref:+.1f} |" if avg is not None else " | - | - |"))
+    fig, ax = plt.subplots(figsize=(max(6, 1.7 * len(tasks) + 2), 4))
+    w = 0.8 / len(rows)
+    for i, m in enumerate(rows):
+        ys = [_ms(score(t, m)) if score(t, m) else (math.nan, 0) for t in tasks]
+        ax.bar([j + i * w for j in range(len(tasks))], [y[0] for y in ys], w, yerr=[y[1] for y in ys], capsize=2, label=LABELS[m],
+               edgecolor="black" if m == "smp_heldout" else None, linewidth=1.2)
+    ax.set_xticks([j + w * (len(rows) - 1) / 2 for j in range(len(tasks))], [get_task(t).folder for t in tasks])
+    ax.set_ylabel("GLUE dev score x 100"); ax.set_title("50% of heads removed; SMP's scorer never saw the task (outlined)")
+    ax.legend(fontsize=7, ncol=2); atomic_save(fig, res_dir / "glue_held_out.png"); plt.close(fig)
+    return lines + ["", "![leave one task out](glue_held_out.png)"]
+
 def report(res_dir: Path, bench=None):
     "Regenerate glue_table.md and the plots from the JSON files under `res_dir`."
     import matplotlib; matplotlib.use("Agg")
@@ -366,6 +418,7 @@ def report(res_dir: Path, bench=None):
         ax.set_xticks([j + w * (len(methods) - 1) / 2 for j in range(len(tasks))], [get_task(t).folder for t in tasks])
         ax.set_ylabel("GLUE dev score x 100"); ax.set_title("MiniLM, 50% of heads per layer removed before fine-tuning")
         ax.legend(fontsize=7, ncol=2); atomic_save(fig, res_dir / "glue_table.png"); plt.close(fig)
+    if any(c["method"] == "smp_heldout" for c in main): lines += held_out_section(main, res_dir, plt)
     sweep = [c for c in cells if c["task"] == SWEEP_TASK and c["method"] in (*SWEEP_METHODS, "unpruned")]
     if any(c["ratio"] not in (0.0, 0.5) for c in sweep):
         lines += ["", f"## Ratio sweep on {get_task(SWEEP_TASK).folder}", "", "| method | " +
@@ -414,7 +467,10 @@ def main():
     ap.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"), help="GLUE TSV folder")
     ap.add_argument("--results", default=None, help="results folder (default: benchmarks/results; --quick: a temporary folder)")
     ap.add_argument("--authors-pruner", default=str(AUTHORS), help="the authors' base.bin")
-    ap.add_argument("--ours-pruner", default=str(PACKAGED_PRUNER), help="our pruner (default: the packaged one)")
+    ap.add_argument("--ours-pruner", default=str(PACKAGED_PRUNERS["similarity"]),
+                    help="the pruner of the smp_ours rows (default: the packaged similarity-objective pruner; smp_fit is the packaged default)")
+    ap.add_argument("--fit-dir", default=str(ROOT / "benchmarks" / "results" / "recipes"),
+                    help="folder of the scorers fitted to gradient importance (smp_fit, smp_heldout)")
     ap.add_argument("--tasks", default=",".join(TASKS)); ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--sweep", action="store_true"); ap.add_argument("--repr", action="store_true")
     ap.add_argument("--all", action="store_true"); ap.add_argument("--report", action="store_true")

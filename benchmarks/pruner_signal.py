@@ -5,7 +5,7 @@ the gradient of the similarity loss with respect to the head gates (the quantity
 passes to the scorer) is averaged over the batches, and the top-k mask of minus that gradient (heads whose removal
 raises the loss most are kept) is evaluated on dev exactly like `pruner_quality.py` (first 256 dev inputs, batches of
 64). Its loss is printed beside the packaged pruner's, the random masks' and the untrained scorer's from
-`results/pruner_quality.json`. If this mask beats them, the objective carries the information a pruner needs and the
+`results/pruner_quality_similarity.json`. If this mask beats them, the objective carries the information a pruner needs and the
 question is how well the scorer learns it.
 
 `--estimate regression` reads the same objective without any derivative: 128 training inputs (2 batches of 64), the
@@ -42,7 +42,7 @@ def main():
     torch.set_num_threads(a.threads)
     model, tok = load_encoder(); model.eval()
     for p in model.parameters(): p.requires_grad_(False)
-    q = json.loads((ROOT / "benchmarks" / "results" / "pruner_quality.json").read_text())["tasks"]
+    q = json.loads((ROOT / "benchmarks" / "results" / "pruner_quality_similarity.json").read_text())["tasks"]
     if a.estimate == "regression": return regression(model, tok, a, q)
     g = torch.Generator().manual_seed(0)
     for t in a.tasks.split(","):

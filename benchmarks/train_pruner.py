@@ -1,12 +1,25 @@
 """Train the pruner shipped with smp-nb: the offline MiniLM on the train splits of five GLUE tasks, on a CPU.
 
-Usage: python benchmarks/train_pruner.py [--glue DIR] [--method secant|meta] [--out smp_nb/assets] [options below]
-       python benchmarks/train_pruner.py --importance-from smp_nb/assets/pruner.json   # refit from stored secants
-Needs the GLUE TSVs (default: ../shared/glue beside the repository). Writes pruner.safetensors, its card
-pruner.json and pruner-history.json into --out, and the loss plot into benchmarks/results/pruner_loss.png
-(into --out when --out is not the package's assets folder).
+Usage: python benchmarks/train_pruner.py [--glue DIR] [--method importance|secant|meta] [--out smp_nb/assets] [options below]
+       python benchmarks/train_pruner.py --method importance --importance-from-glue benchmarks/results/glue/scores
+       python benchmarks/train_pruner.py --method secant --importance-from smp_nb/assets/pruner-similarity.json
+Needs the GLUE TSVs (default: ../shared/glue beside the repository). Writes NAME.safetensors, its card NAME.json
+and NAME-history.json into --out (NAME: pruner for --method importance, the packaged default; pruner-similarity
+for the label-free objective), and the loss plot into benchmarks/results/NAME_loss.png (into --out when --out is
+not the package's assets folder).
 
---method secant (the packaged pruner): the label-free SMP loss read by secants, then a scorer fitted to it.
+--method importance (the packaged pruner): a scorer fitted to the gradient importance of heads (Michel et al.),
+labels used while training the pruner only; pruning a task stays one label-free pass.
+- `label_importance`: for each task, the offline MiniLM fine-tuned for 1 epoch (batch 32, lr 5e-5, 128 tokens,
+  seed 0; SST-2 on a fixed 8,000 of its rows, the others on all of them), then |d loss / d gate| on 2,000 of those
+  rows: the protocol of the GLUE table's importance baseline. `--importance-from-glue DIR` reads them from that
+  table's cache instead (DIR/<task>__importance__s0.json), which is how the packaged pruner was made; computed
+  ones are cached in benchmarks/runs/importance/ and compared with the table's where it has them.
+- `fit_scorer` as for secants (600 Adam steps at lr 1e-3, stretch48 maps, 16 inputs, 3 layers, seed 0), the tasks
+  in turn in the order STS-B, MRPC, CoLA, SST-2, RTE.
+- The same recipe is `smp-train --objective importance --tasks stsb,mrpc,cola,sst2,rte --finetune-rows sst2=8000`.
+
+--method secant (the packaged label-free pruner, pruner-similarity): the SMP loss read by secants, then a scorer fitted to it.
 - `secant_importance` on 128 random training inputs of each task: the loss of 240 random 50% masks (every layer
   pruned, no representation dropout: how the pruner is used), ridge regression of the log loss on the mask bits.
 - `fit_scorer`: a fresh scorer with maps stretched to a 48 x 48 corner (`fit="stretch48"`, which scores several
@@ -40,6 +53,8 @@ from smp_nb.models import load_encoder, OFFLINE_ENCODER
 from smp_nb.scorer import save_scorer
 
 TASKS = ["sst2", "cola", "mrpc", "stsb", "rte"]
+IMPORTANCE_TASKS = ["stsb", "mrpc", "cola", "sst2", "rte"]  # the order fit_scorer takes them in for --method importance
+IMPORTANCE = dict(finetune_rows=dict(sst2=8000), score_rows=2000, epochs=1, batch_size=32, lr=5e-5)
 META = dict(steps=450, batch_size=32, accumulation=2, lr=0.1, optimizer="sgd", score_examples=16, seed=0, max_length=128,
             estimator="straight-through", samples=4, fit="pad")
 SECANT = dict(rows=128, masks=240, ratio=0.5, steps=600, lr=1e-3, examples=16, layers=3, fit="stretch48", seed=0, max_length=128)
@@ -79,10 +94,43 @@ def run_secant(a, model, tok, texts):
                 importance={t: [[round(x, 5) for x in r] for r in v.tolist()] for t, v in imp.items()})
     return res, card, "fit loss (squared error)"
 
+def run_importance(a, model, tok, texts):
+    from smp_nb.meta import label_importance
+    S = dict(SECANT, **{k: v for k, v in vars(a).items() if k in SECANT and v is not None})
+    t0, imp, extra = time.perf_counter(), {}, {}
+    glue_cache = Path(a.importance_from_glue) if a.importance_from_glue else None
+    if glue_cache is not None:
+        for t in IMPORTANCE_TASKS:
+            f = glue_cache / f"{t}__importance__s0.json"
+            if not f.is_file(): sys.exit(f"--importance-from-glue: {f} is missing (benchmarks/glue_table.py --methods importance computes it).")
+            js = json.loads(f.read_text())
+            imp[t] = torch.tensor(js["scores"])
+            extra[t] = dict(source=f"benchmarks/results/glue/scores/{f.name}", seconds=round(js.get("score_seconds", 0), 1))
+    else:
+        got = label_importance(None, IMPORTANCE_TASKS, a.glue, train_rows=IMPORTANCE["finetune_rows"], score_rows=IMPORTANCE["score_rows"],
+                               epochs=IMPORTANCE["epochs"], batch_size=IMPORTANCE["batch_size"], lr=IMPORTANCE["lr"], seed=0,
+                               cache_dir=ROOT / "benchmarks" / "runs" / "importance", progress=False)
+        for t in IMPORTANCE_TASKS:
+            imp[t] = got[t]["importance"]
+            extra[t] = dict(seconds=got[t]["seconds"], rows_used=got[t]["rows_used"])
+            ref = ROOT / "benchmarks" / "results" / "glue" / "scores" / f"{t}__importance__s0.json"
+            if ref.is_file():
+                extra[t]["max_abs_diff_to_glue_table"] = (imp[t] - torch.tensor(json.loads(ref.read_text())["scores"])).abs().max().item()
+            print(f"importance of {get_task(t).folder}: {extra[t]}", flush=True)
+    texts = {t: texts[t] for t in IMPORTANCE_TASKS}
+    res = fit_scorer(model, tok, texts, imp, steps=S["steps"], lr=S["lr"], examples=S["examples"], layers=S["layers"],
+                     fit=S["fit"], max_length=S["max_length"], seed=S["seed"])
+    card = dict(method="importance", objective="importance", **{k: S[k] for k in ("steps", "lr", "examples", "layers", "fit", "seed", "max_length")},
+                finetune=IMPORTANCE, importance_runs=extra, fit_seconds=round(res.seconds, 1),
+                wall_seconds=round(time.perf_counter() - t0, 1), fit_order=IMPORTANCE_TASKS,
+                importance={t: [[round(x, 6) for x in r] for r in v.tolist()] for t, v in imp.items()})
+    return res, card, "fit loss (squared error)"
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"))
-    ap.add_argument("--method", default="secant", choices=("secant", "meta"))
+    ap.add_argument("--method", default="importance", choices=("importance", "secant", "meta"))
+    ap.add_argument("--importance-from-glue", help="importance: read the importances from the GLUE table's cache (DIR/<task>__importance__s0.json)")
     ap.add_argument("--steps", type=int); ap.add_argument("--lr", type=float); ap.add_argument("--seed", type=int)
     ap.add_argument("--fit", help="pad, stretch or stretchN (see fit_maps); secant default stretch48, meta default pad")
     ap.add_argument("--importance-from", help="secant: refit from the importances in this pruner card (skips the secants)")
@@ -103,17 +151,18 @@ def main():
     torch.set_num_threads(a.threads)
     model, tok = load_encoder()
     texts = train_texts(TASKS, a.glue)
-    res, card, ylabel = (run_secant if a.method == "secant" else run_meta)(a, model, tok, texts)
+    res, card, ylabel = dict(importance=run_importance, secant=run_secant, meta=run_meta)[a.method](a, model, tok, texts)
     hist = {t: [r["loss"] for r in res.history if r["task"] == t] for t in texts}
     card = dict(encoder=OFFLINE_ENCODER, tasks=TASKS, train_sizes={t: len(v) for t, v in texts.items()}, **card,
                 first_losses={t: sum(v[:20]) / len(v[:20]) for t, v in hist.items() if v},
                 final_losses=res.task_losses(last=max(1, res.steps // 10)), torch=torch.__version__,
                 threads=torch.get_num_threads())
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    save_scorer(res.scorer, out / "pruner.safetensors", **card)
-    atomic_write(out / "pruner-history.json", lambda p: Path(p).write_text(json.dumps(res.history)))
+    name = "pruner" if a.method == "importance" else "pruner-similarity"
+    save_scorer(res.scorer, out / f"{name}.safetensors", **card)
+    atomic_write(out / f"{name}-history.json", lambda p: Path(p).write_text(json.dumps(res.history)))
     ax = plot_history(res.history, window=50 if a.method == "meta" else 10, ylabel=ylabel)  # secant: 120 steps per task
-    png = ROOT / "benchmarks" / "results" / "pruner_loss.png" if out == ROOT / "smp_nb" / "assets" else out / "pruner_loss.png"
+    png = ROOT / "benchmarks" / "results" / f"{name.replace('-', '_')}_loss.png" if out == ROOT / "smp_nb" / "assets" else out / f"{name}_loss.png"
     ax.figure.savefig(png, dpi=120, bbox_inches="tight")
     print(json.dumps({k: v for k, v in card.items() if k != "importance"}, indent=1))
 

@@ -15,6 +15,7 @@ from .data import get_task, load_task, task_texts
 from .models import OFFLINE_ENCODER, load_encoder
 from .files import new_dir
 from .checks import check_device, check_number, check_out, command_errors
+from .stock import save_sentence_transformer, sentence_transformer_source
 from .prune import prune_heads, prune_report, save_mask, save_pruned, score_heads
 from .sampling import topk_mask
 from .scorer import load_pruner
@@ -99,18 +100,19 @@ def prune_to_folder(out:str|Path, # output folder
                     texts:list|None=None, # the task's inputs; `None`: `SAMPLE_SENTENCES`
                     ratio:float=0.5, # fraction of heads pruned
                     per_layer:bool=True, # same budget in every layer, or one global budget
-                    pruner=None, # pruner path or `HeadScorer`; `None`: the packaged pruner
+                    pruner=None, # pruner path, "importance" or "similarity" (the packaged ones), or a `HeadScorer`; `None`: the packaged default
                     device:str|None=None, # e.g. "cuda"; default: the CPU
                     batch_size:int=32, # inputs per scoring pass
                     speed:bool=True # measure the speed-up (batch 32 x 128 tokens)
                    ) -> dict:
-    "Score, prune and save: the pruned model, its mask JSON, a heatmap and a report, in `out`."
+    "Score, prune and save: the pruned model (with its sentence-transformers pipeline, if it has one), its mask JSON, a heatmap and a report, in `out`."
     out = Path(out)
     _check_prune_args(out, ratio, device, batch_size)
     texts = SAMPLE_SENTENCES if texts is None else list(texts)
     if not texts: raise ValueError("no inputs to score: give --task or --texts with at least one input.")
     scorer = load_pruner(pruner) if not hasattr(pruner, "forward") else pruner
     enc, tok = load_encoder(model)
+    st_source = sentence_transformer_source(model)
     if device: enc.to(device)
     scores = score_heads(enc, tok, texts, pruner=scorer, batch_size=batch_size, progress=False)
     mask = topk_mask(scores, ratio, per_layer=per_layer)
@@ -119,7 +121,7 @@ def prune_to_folder(out:str|Path, # output folder
         import copy
         full = copy.deepcopy(enc)
     pruned = prune_heads(enc, mask)
-    report = dict(model=model or OFFLINE_ENCODER, inputs=len(texts), ratio=ratio, per_layer=per_layer,
+    report = dict(model=model or OFFLINE_ENCODER, sentence_transformers=st_source is not None, inputs=len(texts), ratio=ratio, per_layer=per_layer,
                   heads_kept=[int(x) for x in mask.sum(1).tolist()], heads_total=int(mask.numel()))
     if speed:
         r = prune_report(full, pruned, batch_size=32, seq_len=128, repeats=3, warmup=1)
@@ -130,7 +132,8 @@ def prune_to_folder(out:str|Path, # output folder
         n = sum(p.numel() for p in pruned.parameters())
         report.update(params_after=n)
     with new_dir(out) as tmp:    # `out` is the old result or the new one at every instant
-        save_pruned(pruned, tok, tmp / "model")
+        if st_source is not None: save_sentence_transformer(pruned, tok, st_source, tmp / "model")  # the whole pipeline
+        else: save_pruned(pruned, tok, tmp / "model")
         save_mask(mask, tmp / "mask.json", model_name=report["model"], scores=scores, ratio=ratio)
         _plot_scores(scores, mask, tmp / "head_scores.png")
         (tmp / "report.json").write_text(json.dumps(report, indent=1))
@@ -161,7 +164,7 @@ def smp_prune(model:str=None, # encoder: Hub name or local folder (default: the 
               max_texts:int=2000, # score at most this many inputs (the first ones)
               ratio:float=0.5, # fraction of heads to prune, in (0, 1)
               global_budget:bool=False, # one budget over all layers instead of the same in every layer
-              pruner:str=None, # pruner file: ours (.safetensors) or the authors' (.bin); default: the packaged one
+              pruner:str=None, # importance or similarity (the packaged pruners), or a pruner file: ours (.safetensors) or the authors' (.bin); default: importance
               out:str="smp-pruned", # output folder
               device:str=None, # e.g. cuda; default: the CPU
               no_speed:bool=False # skip measuring the speed-up

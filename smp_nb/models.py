@@ -63,7 +63,7 @@ def base_model(model:nn.Module):
 def adapter_for(model:nn.Module) -> FamilyAdapter:
     "The `FamilyAdapter` of `model`, or a `ValueError` naming its type and the supported ones."
     cfg = getattr(model, "config", None)
-    mt = getattr(cfg, "model_type", None) or type(model).__name__
+    mt = getattr(cfg, "smp_model_type", None) or getattr(cfg, "model_type", None) or type(model).__name__  # smp_model_type: a pruned folder loaded with stock transformers
     if mt not in ADAPTERS:
         raise ValueError(f"Unsupported model family {mt!r}: smp-nb supports {', '.join(SUPPORTED_FAMILIES)}.")
     return ADAPTERS[mt]

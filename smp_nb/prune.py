@@ -15,18 +15,19 @@ from pathlib import Path
 import torch
 from torch import nn
 import transformers
-from transformers import AutoConfig, AutoModel, AutoTokenizer
+from transformers import AutoModel, AutoTokenizer
 from tqdm.auto import tqdm
 
 from .models import adapter_for, atomic_write, attention_layers, base_model, check_tokenizer, head_size, heads_per_layer
 from .files import new_dir
+from .stock import make_loadable, stock_config
 from .gating import attention_maps
 from .scorer import HeadScorer, head_scores, load_pruner
 from .data import encode_texts, text_batches
 
 # %% auto #0
-__all__ = ['score_heads', 'kept_heads', 'prune_heads', 'save_pruned', 'check_kept_heads', 'load_pruned', 'save_mask', 'load_mask',
-           'macs_per_token', 'PruneReport', 'prune_report']
+__all__ = ['score_heads', 'kept_heads', 'prune_heads', 'write_pruned', 'save_pruned', 'check_kept_heads', 'load_pruned',
+           'save_mask', 'load_mask', 'macs_per_token', 'PruneReport', 'prune_report']
 
 # %% ../nbs/07_prune.ipynb #12d70a1f
 def _as_pruner(pruner) -> HeadScorer:
@@ -174,24 +175,30 @@ def prune_heads(model:nn.Module, # an encoder of a supported family (or a model 
     return model
 
 # %% ../nbs/07_prune.ipynb #2c63cfe9
+def write_pruned(model:nn.Module, tokenizer, # a model of a supported family and its tokenizer (or `None`)
+                 folder:str|Path # an existing, empty folder
+                ):
+    "Write `model` (and `tokenizer`) into `folder`: weights, a config that records the kept heads, and the modeling file for stock loading."
+    cfg, recorded = model.config, hasattr(model.config, "smp_kept_heads")
+    if not recorded: cfg.smp_kept_heads = kept_heads(model)
+    try:
+        model.save_pretrained(folder)
+        make_loadable(folder)            # config.json's auto_map and modeling_smp.py: stock loading with trust_remote_code
+        if tokenizer is not None: tokenizer.save_pretrained(folder)
+    finally:
+        if not recorded: del cfg.smp_kept_heads
+
 def save_pruned(model:nn.Module, # a (pruned or full) model of a supported family
                 tokenizer, # its tokenizer, saved beside it; `None` to save the model alone
                 path:str|Path, # the model folder to write (replaced if it exists)
                ) -> Path:
-    "Save `model` (and `tokenizer`) as a model folder whose `config.json` records the kept heads."
+    "Save `model` (and `tokenizer`) as a model folder that records the kept heads and loads with stock `from_pretrained(..., trust_remote_code=True)`."
     path = Path(path)
     if path.exists() and not path.is_dir(): raise FileExistsError(f"cannot save to {path}: it exists and is not a folder.")
     try: path.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError) as e:
         raise NotADirectoryError(f"cannot save to {path}: a parent of it is a file, not a folder.") from e
-    cfg, recorded = model.config, hasattr(model.config, "smp_kept_heads")
-    if not recorded: cfg.smp_kept_heads = kept_heads(model)
-    try:
-        with new_dir(path) as tmp:       # the old folder stays whole until the new one is swapped in
-            model.save_pretrained(tmp)
-            if tokenizer is not None: tokenizer.save_pretrained(tmp)
-    finally:
-        if not recorded: del cfg.smp_kept_heads
+    with new_dir(path) as tmp: write_pruned(model, tokenizer, tmp)   # the old folder stays whole until the new one is swapped in
     return path
 
 # %% ../nbs/07_prune.ipynb #eb0c44ed
@@ -234,8 +241,8 @@ def load_pruned(path:str|Path, # a folder written by `save_pruned`
     "Rebuild a pruned model saved by `save_pruned`; returns `(model, tokenizer)` (tokenizer `None` if none was saved), in eval mode."
     path = Path(path)
     if not (path / "config.json").is_file(): raise FileNotFoundError(f"{path} is not a model folder (no config.json).")
-    try: cfg = AutoConfig.from_pretrained(path)
-    except (OSError, ValueError, KeyError) as e:
+    try: cfg = stock_config(path)
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
         raise ValueError(f"{path / 'config.json'} cannot be read as a model config: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
     kept = getattr(cfg, "smp_kept_heads", None)
     if kept is None: raise ValueError(f"{path}/config.json records no `smp_kept_heads`: load it with `from_pretrained` instead.")
@@ -257,7 +264,7 @@ def load_pruned(path:str|Path, # a folder written by `save_pruned`
     if missing or unexpected: raise ValueError(f"{path}: weights do not match the rebuilt model (missing {missing}, unexpected {unexpected}).")
     tok = None
     if (path / "tokenizer_config.json").is_file():
-        tok = AutoTokenizer.from_pretrained(path)
+        tok = AutoTokenizer.from_pretrained(path, config=cfg)   # the stock config: no remote code needed for the tokenizer
         check_tokenizer(tok, cfg, path)
     return model.eval(), tok
 

@@ -21,8 +21,8 @@ from .gating import fit_maps, fit_canvas
 from .models import atomic_write
 
 # %% auto #0
-__all__ = ['MAP_SIZE', 'TASK_CHANNELS', 'PACKAGED_PRUNER', 'HeadScorer', 'load_official', 'head_scores', 'card_path',
-           'save_scorer', 'load_scorer', 'load_pruner']
+__all__ = ['MAP_SIZE', 'TASK_CHANNELS', 'PACKAGED_PRUNER', 'PACKAGED_PRUNERS', 'HeadScorer', 'load_official', 'head_scores',
+           'card_path', 'save_scorer', 'load_scorer', 'load_pruner']
 
 # %% ../nbs/04_scorer.ipynb #8b9654af
 MAP_SIZE = 128
@@ -199,17 +199,20 @@ def load_scorer(path:str|Path # a `.safetensors` file written by `save_scorer`
 
 # %% ../nbs/04_scorer.ipynb #d631ff25
 PACKAGED_PRUNER = Path(smp_nb.__file__).parent / "assets" / "pruner.safetensors"
+PACKAGED_PRUNERS = {"importance": PACKAGED_PRUNER,  # the default: fitted to gradient importance (labels at training only)
+                    "similarity": PACKAGED_PRUNER.with_name("pruner-similarity.safetensors")}  # the paper's label-free objective
 
-def load_pruner(path:str|Path|None=None # `None` (the packaged pruner), an authors' `.bin`/`.pt`, or a `.safetensors` scorer
+def load_pruner(path:str|Path|None=None # `None` (the packaged pruner), "importance" or "similarity" (the packaged ones), an authors' `.bin`/`.pt`, or a `.safetensors` scorer
                ) -> HeadScorer:
-    "Load a head scorer, in eval mode: the packaged one by default, the authors' checkpoints, or our own."
-    if path is None:
-        if not PACKAGED_PRUNER.is_file():
-            raise FileNotFoundError(f"The packaged pruner {PACKAGED_PRUNER} is missing: reinstall smp-nb, or pass the path "
+    "Load a head scorer, in eval mode: a packaged one (by default the importance-fitted one), the authors' checkpoints, or our own."
+    if path is None or (isinstance(path, str) and path in PACKAGED_PRUNERS):
+        file = PACKAGED_PRUNERS[path or "importance"]
+        if not file.is_file():
+            raise FileNotFoundError(f"The packaged pruner {file} is missing: reinstall smp-nb, or pass the path "
                                     "of a pruner (an authors' .bin or a .safetensors from save_scorer).")
-        return load_scorer(PACKAGED_PRUNER)
+        return load_scorer(file)
     path = Path(path)
     if path.suffix in (".bin", ".pt"): return load_official(path)
     if path.suffix == ".safetensors": return load_scorer(path)
-    raise ValueError(f"Cannot load a pruner from {path}: pass None (the packaged pruner), an authors' checkpoint "
-                     "(.bin or .pt) or a scorer saved by save_scorer (.safetensors).")
+    raise ValueError(f"Cannot load a pruner from {path}: pass None (the packaged pruner), \"importance\" or \"similarity\" "
+                     "(the packaged ones), an authors' checkpoint (.bin or .pt) or a scorer saved by save_scorer (.safetensors).")
