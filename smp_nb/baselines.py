@@ -34,15 +34,15 @@ def random_scores(num_layers:int, # layers of the model
 # %% ../nbs/08_baselines.ipynb #3498e25e
 def magnitude_scores(model:nn.Module # an unpruned encoder of a supported family (or a model with one inside)
                     ) -> torch.Tensor:
-    "Frobenius norm of each head's query/key/value rows and output-projection columns together: `[layers, heads]`."
+    "Frobenius norm of each head's query/key/value rows (and any other per-head projection rows) and output-projection columns together: `[layers, heads]`."
     L, H = head_grid(model)
     ad, d = adapter_for(model), head_size(model)
     out = torch.zeros(L, H)
     with torch.no_grad():
         for l, layer in enumerate(attention_layers(model)):
-            rows = [lin.weight.float().view(H, d, -1) for lin in ad.qkv(layer)]  # [H, d, hidden]
+            rows = [lin.weight.float().view(blocks, H, d, -1) for lin, blocks in ad.row_blocks(layer)]  # [blocks, H, d, in]
             cols = ad.out_proj(layer).weight.float().view(-1, H, d).transpose(0, 1)  # [H, hidden, d]
-            sq = sum(w.pow(2).sum((1, 2)) for w in rows) + cols.pow(2).sum((1, 2))
+            sq = sum(w.pow(2).sum((0, 2, 3)) for w in rows) + cols.pow(2).sum((1, 2))
             out[l] = sq.sqrt().cpu()
     return out
 

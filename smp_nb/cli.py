@@ -103,18 +103,20 @@ def prune_to_folder(out:str|Path, # output folder
                     pruner=None, # pruner path, "importance" or "similarity" (the packaged ones), or a `HeadScorer`; `None`: the packaged default
                     device:str|None=None, # e.g. "cuda"; default: the CPU
                     batch_size:int=32, # inputs per scoring pass
+                    max_length:int=128, # tokens of each input the pruner reads (up to the model's context, e.g. 2048 for ModernBERT)
                     speed:bool=True # measure the speed-up (batch 32 x 128 tokens)
                    ) -> dict:
     "Score, prune and save: the pruned model (with its sentence-transformers pipeline, if it has one), its mask JSON, a heatmap and a report, in `out`."
     out = Path(out)
     _check_prune_args(out, ratio, device, batch_size)
+    check_number("--max-length", max_length, low=1, integer=True)
     texts = SAMPLE_SENTENCES if texts is None else list(texts)
     if not texts: raise ValueError("no inputs to score: give --task or --texts with at least one input.")
     scorer = load_pruner(pruner) if not hasattr(pruner, "forward") else pruner
     enc, tok = load_encoder(model)
     st_source = sentence_transformer_source(model)
     if device: enc.to(device)
-    scores = score_heads(enc, tok, texts, pruner=scorer, batch_size=batch_size, progress=False)
+    scores = score_heads(enc, tok, texts, pruner=scorer, batch_size=batch_size, max_length=max_length, progress=False)
     mask = topk_mask(scores, ratio, per_layer=per_layer)
     full = None
     if speed:
@@ -167,12 +169,14 @@ def smp_prune(model:str=None, # encoder: Hub name or local folder (default: the 
               pruner:str=None, # importance or similarity (the packaged pruners), or a pruner file: ours (.safetensors) or the authors' (.bin); default: importance
               out:str="smp-pruned", # output folder
               device:str=None, # e.g. cuda; default: the CPU
+              max_length:int=128, # tokens of each input the pruner reads (e.g. 2048 for a long-context encoder such as ModernBERT)
               no_speed:bool=False # skip measuring the speed-up
              ):
     "Prune the attention heads a task does not need and save the smaller, faster model."
     with command_errors("smp-prune"):
         if task and texts: raise ValueError("give either --task or --texts, not both.")
         check_number("--max-texts", max_texts, low=1, integer=True)
+        check_number("--max-length", max_length, low=1, integer=True)
         _check_prune_args(Path(out), ratio, device)
         xs = None
         if task:
@@ -181,6 +185,6 @@ def smp_prune(model:str=None, # encoder: Hub name or local folder (default: the 
         elif texts: xs = read_texts(texts)
         if xs is not None: xs = xs[:max_texts]
         r = prune_to_folder(out, model=model, texts=xs, ratio=ratio, per_layer=not global_budget,
-                            pruner=pruner, device=device, speed=not no_speed)
+                            pruner=pruner, device=device, max_length=max_length, speed=not no_speed)
     print(format_report(r))
     print(f"saved the pruned model, mask.json and head_scores.png in {out}")

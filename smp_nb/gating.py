@@ -17,7 +17,7 @@ from torch import nn
 from transformers import AttentionInterface
 from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
-from .models import adapter_for, attention_layers, heads_per_layer
+from .models import adapter_for, attention_layers, head_size, heads_per_layer
 
 # %% auto #0
 __all__ = ['FIT_MODES', 'smp_attention', 'head_gates', 'attention_maps', 'fit_canvas', 'fit_maps', 'zero_head_reference']
@@ -33,20 +33,32 @@ def _layer_gate(gates, layer:int):
     "Gates of one layer: row `layer` of a 2-D tensor, or item `layer` of a list of 1-D tensors."
     return gates[layer]
 
+def _probs(query, key, attention_mask, scaling):
+    "Attention probabilities of one call of the kernel, `[batch, heads, seq, seq]`."
+    w = torch.matmul(query, key.transpose(2, 3)).mul_(query.size(-1) ** -0.5 if scaling is None else scaling)
+    if attention_mask is not None: w = w.add_(attention_mask)   # a mask broadcasts to the scores' shape
+    return F.softmax(w, dim=-1, dtype=torch.float32).to(query.dtype)
+
+def _rows(mask, b:int):
+    "Input `b`'s rows of a 4-D attention mask (a mask broadcast over the batch is shared)."
+    return mask if mask is None or mask.shape[0] == 1 else mask[b:b + 1]
+
 def smp_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
     "Attention kernel registered as `'smp'`: SDPA or eager attention, then per-head gates, optionally keeping the maps."
     route = _ROUTES.table.get(module)
     capture = route is not None and route["maps"] is not None
-    if capture:
-        w = torch.matmul(query, key.transpose(2, 3)) * (query.size(-1) ** -0.5 if scaling is None else scaling)
-        if attention_mask is not None: w = w + attention_mask
-        w = F.softmax(w, dim=-1, dtype=torch.float32).to(query.dtype)
+    reduce = route.get("reduce") if capture else None
+    if capture and reduce is None:
+        w = _probs(query, key, attention_mask, scaling)
         route["maps"][route["layer"]] = w
         w = F.dropout(w, p=dropout, training=module.training)
         out = torch.matmul(w, value)
     else:
         out = F.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask,
                                              dropout_p=dropout if module.training else 0.0, scale=scaling)
+        if reduce is not None:  # one input's maps at a time, each reduced before the next is computed
+            route["maps"][route["layer"]] = torch.cat([
+                reduce(_probs(query[b:b + 1], key[b:b + 1], _rows(attention_mask, b), scaling), b) for b in range(len(query))])
     out = out.transpose(1, 2)  # [batch, seq, heads, head_dim]
     if route is not None and route["gates"] is not None:
         g = _layer_gate(route["gates"], route["layer"]).to(out.dtype)
@@ -65,19 +77,48 @@ def _configs(model):
         if c is not None and hasattr(c, "_attn_implementation"): seen[id(c)] = c
     return list(seen.values())
 
+def _keep_maps(route, probs):
+    "Store a layer's maps `[batch, heads, seq, seq]` in the route, reduced one input at a time if it asks."
+    reduce = route.get("reduce")
+    route["maps"][route["layer"]] = probs if reduce is None else torch.cat([reduce(probs[b:b + 1], b) for b in range(len(probs))])
+
+def _pre_hook(module, args, kwargs):
+    "Before a hooked self-attention module runs: ask it for its attention probabilities when its maps are wanted."
+    route = _ROUTES.table.get(module)
+    if route is None or route["maps"] is None: return None
+    if len(args) > 2: args = (*args[:2], True, *args[3:])   # DeBERTa: (hidden_states, attention_mask, output_attentions, ...)
+    else: kwargs = {**kwargs, "output_attentions": True}
+    return args, kwargs
+
+def _post_hook(module, args, kwargs, output):
+    "After it ran: keep the maps, and scale each head's slice of the concatenated output by its gate."
+    route = _ROUTES.table.get(module)
+    if route is None: return None
+    ctx, probs = output[0], output[1]
+    if route["maps"] is not None and probs is not None: _keep_maps(route, probs)
+    if route["gates"] is not None and ctx.shape[-1] > 0:
+        g = _layer_gate(route["gates"], route["layer"]).to(ctx.dtype)
+        ctx = (ctx.unflatten(-1, (len(g), -1)) * g.view(-1, 1)).flatten(-2)
+    return (ctx, probs, *output[2:])
+
 @contextmanager
-def _smp_routes(model, gates=None, maps=None):
-    "Route every self-attention module of `model` through the `'smp'` kernel for the duration of the block."
+def _smp_routes(model, gates=None, maps=None, reduce=None):
+    "Route every self-attention module of `model` through the `'smp'` kernel (or its hooks) for the duration of the block."
     ad = adapter_for(model)
     mods = [ad.self_attention(layer) for layer in attention_layers(model)]
     saved_routes = {m: _ROUTES.table.get(m) for m in mods}
-    cfgs = _configs(model)
+    cfgs = _configs(model) if ad.route == "interface" else []
     saved_impl = [c._attn_implementation for c in cfgs]
+    hooks = []
     try:
-        for i, m in enumerate(mods): _ROUTES.table[m] = dict(layer=i, gates=gates, maps=maps)
+        for i, m in enumerate(mods): _ROUTES.table[m] = dict(layer=i, gates=gates, maps=maps, reduce=reduce)
         for c in cfgs: c._attn_implementation = "smp"
+        if ad.route == "hooks":
+            for m in mods: hooks += [m.register_forward_pre_hook(_pre_hook, with_kwargs=True),
+                                     m.register_forward_hook(_post_hook, with_kwargs=True)]
         yield
     finally:
+        for h in hooks: h.remove()
         for c, impl in zip(cfgs, saved_impl): c._attn_implementation = impl
         for m, r in saved_routes.items():
             if r is None: _ROUTES.table.pop(m, None)
@@ -109,19 +150,22 @@ def head_gates(model:nn.Module, # an encoder of a supported family
 def attention_maps(model:nn.Module, # an encoder of a supported family
                    gates=None, # optional gates, as in `head_gates`
                    return_outputs:bool=False, # also return the model's outputs
+                   reduce=None, # optional function of one input's maps `[1, heads, seq, seq]` (padding rows zeroed), applied per layer as the maps are made, e.g. `partial(fit_maps, size=48, how="stretch")`
                    **batch # the model's inputs: `input_ids`, `attention_mask`, ...
                   ):
-    "Attention probabilities `[layers, batch, heads, seq, seq]`, padding query rows zeroed."
+    "Attention probabilities `[layers, batch, heads, seq, seq]`, padding query rows zeroed (`[layers, batch, heads, ...]` of `reduce`'s output with `reduce`)."
     if gates is not None: _check_gates(model, gates)
     n = len(attention_layers(model))
     store = [None] * n
-    with _smp_routes(model, gates=gates, maps=store): out = model(**batch)
+    am = batch.get("attention_mask")
+    def per_input(w, b):  # zero the padding query rows of input b, then reduce
+        return reduce(w.float() if am is None else w.float() * am[b].to(w.device, torch.float32)[None, None, :, None])
+    with _smp_routes(model, gates=gates, maps=store, reduce=None if reduce is None else per_input): out = model(**batch)
     if any(s is None for s in store): raise RuntimeError("the model did not run every attention layer")
     if len({s.shape for s in store}) != 1:
         raise ValueError(f"layers have different head counts {heads_per_layer(model)}: maps cannot be stacked.")
     maps = torch.stack(store)
-    am = batch.get("attention_mask")
-    if am is not None: maps = maps * am.to(maps.dtype)[None, :, None, :, None]
+    if am is not None and reduce is None: maps = maps * am.to(maps.dtype)[None, :, None, :, None]
     return (maps, out) if return_outputs else maps
 
 # %% ../nbs/01_gating.ipynb #c7dd23e6
@@ -165,6 +209,6 @@ def fit_maps(maps:torch.Tensor, # `[..., seq, seq]` attention maps, query rows o
 def zero_head_reference(model:nn.Module, layer:int, head:int) -> nn.Module:
     "A copy of `model` in which `head` of `layer` contributes nothing (its output-projection columns zeroed)."
     ref = copy.deepcopy(model)
-    d = ref.config.hidden_size // ref.config.num_attention_heads
+    d = head_size(ref)
     with torch.no_grad(): adapter_for(ref).out_proj(attention_layers(ref)[layer]).weight[:, head*d:(head+1)*d] = 0
     return ref

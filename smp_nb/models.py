@@ -1,4 +1,4 @@
-"""Load the encoder to prune (the offline MiniLM by default, or any BERT-family model) and find its attention layers.
+"""Load the encoder to prune (the offline MiniLM by default, or any encoder of a supported family, from BERT to ModernBERT and DeBERTa-v3) and find its attention layers.
 
 Docs: https://smp-nb.github.io/smp-nb/models.html.md"""
 
@@ -18,42 +18,114 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
 # %% auto #0
-__all__ = ['ADAPTERS', 'SUPPORTED_FAMILIES', 'OFFLINE_ENCODER', 'FamilyAdapter', 'base_model', 'adapter_for', 'attention_layers',
-           'head_size', 'heads_per_layer', 'head_grid', 'tiny_encoder', 'offline_encoder_path', 'check_tokenizer',
-           'load_encoder']
+__all__ = ['ADAPTERS', 'SUPPORTED_FAMILIES', 'OFFLINE_ENCODER', 'FamilyAdapter', 'family_table', 'base_model', 'adapter_for',
+           'attention_layers', 'head_size', 'heads_per_layer', 'head_grid', 'tiny_encoder', 'offline_encoder_path',
+           'check_tokenizer', 'attention_kernel', 'load_encoder']
 
 # %% ../nbs/00_models.ipynb #01d6c709
 @dataclass(frozen=True)
 class FamilyAdapter:
-    "Where the attention parts of one model family live."
+    "Where the attention parts of one model family live, and how smp-nb reaches them."
     model_types: tuple  # `config.model_type` values this adapter handles
     layers: Callable  # base model -> list of transformer layers
     self_attention: Callable  # layer -> module holding the query/key/value projections
-    qkv_names: tuple  # attribute names of the query, key and value `nn.Linear` in that module
+    qkv_names: tuple  # attribute names of the query, key and value `nn.Linear` in that module; one name: a fused projection stacking q, k, v
     out_proj: Callable  # layer -> the attention output projection `nn.Linear`
+    head_rows: tuple = ()  # more projections in that module whose outputs are split by head, pruned with q, k, v where present
+    route: str = "interface"  # "interface": gated in transformers' attention interface; "hooks": by forward hooks on the self-attention module
+    exact: str = ""  # what is exact for this family, and what to know (the docs' family table)
+
+    @property
+    def fused(self) -> bool:
+        "True when one linear layer computes the queries, keys and values (rows stacked as [q heads, k heads, v heads])."
+        return len(self.qkv_names) == 1
 
     def qkv(self, layer):
-        "The query, key and value projections of `layer`."
+        "The query, key and value projections of `layer` (one fused projection for a fused family)."
         attn = self.self_attention(layer)
         return tuple(getattr(attn, n) for n in self.qkv_names)
 
+    def head_projections(self, layer) -> list:
+        "Every projection of `layer` whose output rows are grouped by head: q, k, v (or the fused one) and the `head_rows` present."
+        attn = self.self_attention(layer)
+        return list(self.qkv(layer)) + [getattr(attn, n) for n in self.head_rows if isinstance(getattr(attn, n, None), nn.Linear)]
+
+    def row_blocks(self, layer) -> list:
+        "`(projection, blocks)` for each of `head_projections`: its output is `blocks` stacked blocks of all heads (3 for a fused q, k, v)."
+        return [(lin, 3 if self.fused and i == 0 else 1) for i, lin in enumerate(self.head_projections(layer))]
+
+    def num_heads(self, layer, head_dim:int) -> int:
+        "Heads `layer` has now, read from the size of its query projection."
+        return self.qkv(layer)[0].out_features // head_dim // (3 if self.fused else 1)
+
 # %% ../nbs/00_models.ipynb #0a65dee4
+_EXACT_BERT = "exact: gates, maps and removal act on the attention interface's per-head output"
 _bert_like = FamilyAdapter(
     model_types=("bert", "roberta", "xlm-roberta", "electra"),
     layers=lambda base: list(base.encoder.layer),
     self_attention=lambda layer: layer.attention.self,
     qkv_names=("query", "key", "value"),
-    out_proj=lambda layer: layer.attention.output.dense)
+    out_proj=lambda layer: layer.attention.output.dense,
+    exact=_EXACT_BERT)
 
 _distilbert = FamilyAdapter(
     model_types=("distilbert",),
     layers=lambda base: list(base.transformer.layer),
     self_attention=lambda layer: layer.attention,
     qkv_names=("q_lin", "k_lin", "v_lin"),
-    out_proj=lambda layer: layer.attention.out_lin)
+    out_proj=lambda layer: layer.attention.out_lin,
+    exact=_EXACT_BERT)
 
-ADAPTERS = {t: a for a in (_bert_like, _distilbert) for t in a.model_types}
+_modernbert = FamilyAdapter(
+    model_types=("modernbert",),
+    layers=lambda base: list(base.layers),
+    self_attention=lambda layer: layer.attn,
+    qkv_names=("Wqkv",),
+    out_proj=lambda layer: layer.attn.Wo,
+    exact="exact: fused Wqkv pruned in its q, k and v blocks; local and global layers alike (the sliding window is in the mask), "
+          "rotary embeddings applied before the kernel")
+
+def _rotary_bert(model_types:tuple, exact:str) -> FamilyAdapter:
+    "BERT-shaped encoders with rotary embeddings and `self_attn.{q,k,v,o}_proj` (GTE, NomicBERT, Jina v3)."
+    return FamilyAdapter(model_types=model_types, layers=lambda base: list(base.layers),
+                         self_attention=lambda layer: layer.self_attn, qkv_names=("q_proj", "k_proj", "v_proj"),
+                         out_proj=lambda layer: layer.self_attn.o_proj, exact=exact)
+
+_ROTARY = "exact: rotary embeddings act within each head, before the attention kernel"
+_gte_nomic = _rotary_bert(("gte", "nomic_bert"), _ROTARY)
+_jina_v3 = _rotary_bert(("jina_embeddings_v3",), _ROTARY + "; the base weights: the task LoRA adapters are separate PEFT "
+                        "weights, so prune with none attached, or merge one first and prune the merged model")
+
+_deberta_v2 = FamilyAdapter(
+    model_types=("deberta-v2",),
+    layers=lambda base: list(base.encoder.layer),
+    self_attention=lambda layer: layer.attention.self,
+    qkv_names=("query_proj", "key_proj", "value_proj"),
+    out_proj=lambda layer: layer.attention.output.dense,
+    head_rows=("pos_key_proj", "pos_query_proj"),
+    route="hooks",
+    exact="exact: disentangled attention gated and read by forward hooks (no attention interface); relative-position "
+          "projections pruned with their heads; maps are taken after attention dropout, so read them in eval mode")
+
+ADAPTERS = {t: a for a in (_bert_like, _distilbert, _modernbert, _gte_nomic, _jina_v3, _deberta_v2) for t in a.model_types}
 SUPPORTED_FAMILIES = tuple(ADAPTERS)
+
+# %% ../nbs/00_models.ipynb #92fca0a0
+class _Markdown(str):
+    "A string that notebooks show as Markdown."
+    def _repr_markdown_(self): return str(self)
+
+_FAMILY_NAMES = {"bert": "BERT", "roberta": "RoBERTa", "xlm-roberta": "XLM-RoBERTa", "electra": "ELECTRA", "distilbert": "DistilBERT",
+                 "modernbert": "ModernBERT", "gte": "GTE (Alibaba-NLP/gte-*)", "nomic_bert": "NomicBERT (nomic-embed-text)",
+                 "jina_embeddings_v3": "Jina embeddings v3", "deberta-v2": "DeBERTa-v2 and DeBERTa-v3"}
+
+def family_table() -> str:
+    "A Markdown table of `SUPPORTED_FAMILIES`: each `model_type`, the models it covers, how smp-nb reaches its heads, and what is exact."
+    rows = ["| `model_type` | models | heads reached through | what is exact |", "|---|---|---|---|"]
+    for t, ad in ADAPTERS.items():
+        route = "forward hooks on its self-attention" if ad.route == "hooks" else "transformers' attention interface"
+        rows.append(f"| `{t}` | {_FAMILY_NAMES.get(t, t)} | {route} | {ad.exact.removeprefix('exact: ')} |")
+    return _Markdown("\n".join(rows))
 
 # %% ../nbs/00_models.ipynb #1f58acb3
 def base_model(model:nn.Module):
@@ -74,14 +146,15 @@ def attention_layers(model:nn.Module) -> list:
     return adapter_for(model).layers(base_model(model))
 
 def head_size(model:nn.Module) -> int:
-    "Size of one attention head (hidden size / original number of heads)."
+    "Size of one attention head (the config's `head_dim` or `attention_head_size`, else hidden size / original number of heads)."
     cfg = model.config
-    return getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+    return (getattr(cfg, "head_dim", None) or getattr(cfg, "attention_head_size", None)
+            or cfg.hidden_size // cfg.num_attention_heads)
 
 def heads_per_layer(model:nn.Module) -> list:
     "Number of attention heads each layer currently has."
     ad, d = adapter_for(model), head_size(model)
-    return [ad.qkv(layer)[0].out_features // d for layer in ad.layers(base_model(model))]
+    return [ad.num_heads(layer, d) for layer in ad.layers(base_model(model))]
 
 def head_grid(model:nn.Module) -> tuple:
     "`(num_layers, num_heads)` of an unpruned model; a clear error if layers have different head counts."
@@ -91,19 +164,31 @@ def head_grid(model:nn.Module) -> tuple:
     return len(hs), hs[0]
 
 # %% ../nbs/00_models.ipynb #c6d472d8
+def _family_kwargs(model_type:str, num_layers:int, num_heads:int, hidden:int, max_positions:int) -> dict:
+    "Config arguments of a small `model_type` encoder."
+    if model_type == "distilbert":
+        return dict(dim=hidden, n_layers=num_layers, n_heads=num_heads, hidden_dim=2 * hidden, max_position_embeddings=max_positions)
+    kw = dict(hidden_size=hidden, num_hidden_layers=num_layers, num_attention_heads=num_heads, intermediate_size=2 * hidden,
+              max_position_embeddings=max_positions)
+    if model_type == "modernbert":   # token ids inside the tiny vocabulary; a global layer, then a local one with an 8-token window
+        kw.update(pad_token_id=0, cls_token_id=1, bos_token_id=1, sep_token_id=2, eos_token_id=2,
+                  global_attn_every_n_layers=2, local_attention=8)
+    if model_type == "deberta-v2":   # DeBERTa-v3's attention
+        kw.update(relative_attention=True, pos_att_type=["p2c", "c2p"], position_buckets=16, max_relative_positions=-1,
+                  share_att_key=True, norm_rel_ebd="layer_norm", position_biased_input=False)
+    return kw
+
 def tiny_encoder(model_type:str="bert", # one of `SUPPORTED_FAMILIES`
                  num_layers:int=2, num_heads:int=4, head_dim:int=8, vocab_size:int=1000,
-                 seed:int=0) -> PreTrainedModel:
+                 seed:int=0,
+                 max_positions:int=160, # longest input (ignored by families with rotary or relative positions only)
+                 **config # more config arguments, e.g. `share_att_key=False` for DeBERTa
+                ) -> PreTrainedModel:
     "A small randomly initialised encoder of family `model_type`, in eval mode, for tests and examples."
     if model_type not in ADAPTERS:
         raise ValueError(f"Unsupported model family {model_type!r}: smp-nb supports {', '.join(SUPPORTED_FAMILIES)}.")
-    hidden = num_heads * head_dim
-    if model_type == "distilbert":
-        kw = dict(dim=hidden, n_layers=num_layers, n_heads=num_heads, hidden_dim=2 * hidden)
-    else:
-        kw = dict(hidden_size=hidden, num_hidden_layers=num_layers, num_attention_heads=num_heads,
-                  intermediate_size=2 * hidden)
-    cfg = AutoConfig.for_model(model_type, vocab_size=vocab_size, max_position_embeddings=160, **kw)
+    kw = _family_kwargs(model_type, num_layers, num_heads, num_heads * head_dim, max_positions) | config
+    cfg = AutoConfig.for_model(model_type, vocab_size=vocab_size, **kw)
     torch.manual_seed(seed)
     return AutoModel.from_config(cfg).eval()
 
@@ -131,8 +216,15 @@ def check_tokenizer(tok, # a tokenizer
                          f"(tokenizer.json, vocab.txt, ...) are missing, damaged or from another model.")
 
 # %% ../nbs/00_models.ipynb #25f8f28a
+def attention_kernel(model_type:str, # a family of `SUPPORTED_FAMILIES`
+                     wanted:str="sdpa" # the attention implementation asked for
+                    ) -> str:
+    "`wanted`, or `'eager'` for a family without an attention interface (DeBERTa computes its attention itself)."
+    ad = ADAPTERS.get(model_type)
+    return "eager" if ad is not None and ad.route == "hooks" else wanted
+
 def load_encoder(name_or_path:str|Path|None=None, # Hub name or local folder; `None`: the offline MiniLM
-                 attn_implementation:str="sdpa", # attention kernel used outside `head_gates`
+                 attn_implementation:str="sdpa", # attention kernel used outside `head_gates` (DeBERTa has only its own)
                  **kwargs # passed to `AutoModel.from_pretrained`
                 ) -> tuple:
     "Load a supported encoder and its tokenizer, in eval mode: returns `(model, tokenizer)`."
@@ -150,11 +242,16 @@ def load_encoder(name_or_path:str|Path|None=None, # Hub name or local folder; `N
                              "to score and prune heads, start from the original, unpruned encoder.")
         path = local
     cfg = AutoConfig.from_pretrained(path)
+    remote = (getattr(cfg, "auto_map", None) or {}).get("AutoModel")
+    if remote:   # e.g. jinaai/jina-embeddings-v3 (model_type xlm-roberta, modeling code of its own)
+        raise ValueError(f"{path} builds its model with its own remote code ({remote}), not transformers' {cfg.model_type!r} "
+                         "classes: smp-nb prunes transformers' native implementations. Use the checkpoint converted for "
+                         "transformers (for Jina v3, jinaai/jina-embeddings-v3-hf).")
     if cfg.model_type not in ADAPTERS:
         raise ValueError(f"Unsupported model family {cfg.model_type!r} ({path}): smp-nb supports {', '.join(SUPPORTED_FAMILIES)}.")
     tok = AutoTokenizer.from_pretrained(path)
     check_tokenizer(tok, cfg, path)   # before the weights: a broken folder fails fast
-    try: model = AutoModel.from_pretrained(path, attn_implementation=attn_implementation, **kwargs)
+    try: model = AutoModel.from_pretrained(path, attn_implementation=attention_kernel(cfg.model_type, attn_implementation), **kwargs)
     except (OSError, ImportError): raise
     except Exception as e:  # e.g. a weights file cut short: name the folder and the reason, in one line
         raise ValueError(f"{path}: cannot load the model's weights ({type(e).__name__}: "

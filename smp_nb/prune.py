@@ -18,11 +18,11 @@ import transformers
 from transformers import AutoModel, AutoTokenizer
 from tqdm.auto import tqdm
 
-from .models import adapter_for, atomic_write, attention_layers, base_model, check_tokenizer, head_size, heads_per_layer
+from .models import adapter_for, atomic_write, attention_kernel, attention_layers, base_model, check_tokenizer, head_size, heads_per_layer
 from .files import new_dir
 from .stock import make_loadable, stock_config
-from .gating import attention_maps
-from .scorer import HeadScorer, head_scores, load_pruner
+from .gating import attention_maps, fit_canvas, fit_maps
+from .scorer import MAP_SIZE, HeadScorer, head_scores, load_pruner
 from .data import encode_texts, text_batches
 
 # %% auto #0
@@ -44,13 +44,19 @@ def _texts_are_pairs(texts:list) -> bool:
     raise ValueError("texts must be a list of strings or a list of (first, second) string pairs, not a mixture.")
 
 # %% ../nbs/07_prune.ipynb #24ba3455
+def _canvas(scorer:HeadScorer):
+    "What the scorer reads of one input's maps, made before the next input's: stretched to its corner, or its first 128 tokens."
+    canvas = fit_canvas(scorer.fit, MAP_SIZE)
+    if canvas is None: return lambda m: m[..., :MAP_SIZE, :MAP_SIZE]   # "pad": the scorer crops longer maps to this corner itself
+    return lambda m: fit_maps(m, canvas, "stretch")
+
 def score_heads(model:nn.Module, # an unpruned encoder of a supported family
                 tokenizer, # its tokenizer
                 texts:list, # the task's unlabeled inputs: strings, or `(first, second)` pairs
                 pruner=None, # `None` (the packaged pruner), the path of a pruner file (`.safetensors`, or the authors' `.bin`), or a `HeadScorer`
                 pair:bool|None=None, # use the sentence-pair channel (0) or the single-sentence one (1); `None`: from `texts`
                 batch_size:int=32, # inputs per forward pass
-                max_length:int=128, # tokens kept per input (the scorer reads 128 x 128 maps)
+                max_length:int=128, # tokens kept per input; longer than 128, each map is fitted to the scorer's canvas as it is made (see below)
                 device=None, # where to run; `None`: the model's device (the model and pruner are moved there)
                 progress:bool=True, # show a progress bar
                ) -> torch.Tensor:
@@ -76,7 +82,9 @@ def score_heads(model:nn.Module, # an unpruned encoder of a supported family
             for chunk in tqdm(text_batches(texts, batch_size), total=-(-len(texts) // batch_size),
                               desc="scoring heads", unit="batch", disable=not progress):
                 batch = {k: v.to(dev) for k, v in encode_texts(tokenizer, chunk, max_length=max_length).items()}
-                s = head_scores(scorer, attention_maps(model, **batch), channel).double().cpu() * len(chunk)
+                long = batch["input_ids"].shape[1] > MAP_SIZE
+                maps = attention_maps(model, reduce=_canvas(scorer) if long else None, **batch)
+                s = head_scores(scorer, maps, channel).double().cpu() * len(chunk)
                 total, n = (s if total is None else total + s), n + len(chunk)
     finally:
         model.train(modes[0]); scorer.train(modes[1])
@@ -144,14 +152,18 @@ def _slice_linear(lin:nn.Linear, idx:torch.Tensor, dim:int):
         lin.out_features = len(idx)
     else: lin.in_features = len(idx)
 
+def _head_index(keep:torch.Tensor, d:int, blocks:int=1) -> torch.Tensor:
+    "Rows of the kept heads in a projection whose output is `blocks` stacked blocks of all heads (3 for a fused q, k, v)."
+    heads = keep.nonzero().flatten()
+    idx = (heads[:, None] * d + torch.arange(d)).flatten()
+    return torch.cat([idx + b * len(keep) * d for b in range(blocks)])
+
 def _prune_layer(ad, layer, keep:torch.Tensor, d:int):
     "Remove from one transformer layer the heads where `keep` is False."
     attn, out = ad.self_attention(layer), ad.out_proj(layer)
-    heads = keep.nonzero().flatten()
-    idx = (heads[:, None] * d + torch.arange(d)).flatten()
-    for lin in ad.qkv(layer): _slice_linear(lin, idx, 0)
-    _slice_linear(out, idx, 1)
-    n = len(heads)
+    for lin, blocks in ad.row_blocks(layer): _slice_linear(lin, _head_index(keep, d, blocks), 0)
+    _slice_linear(out, _head_index(keep, d), 1)
+    n = int(keep.sum())
     for name in ("num_attention_heads", "n_heads"):
         if isinstance(getattr(attn, name, None), int): setattr(attn, name, n)
     if isinstance(getattr(attn, "all_head_size", None), int): attn.all_head_size = n * d
@@ -182,7 +194,8 @@ def write_pruned(model:nn.Module, tokenizer, # a model of a supported family and
     cfg, recorded = model.config, hasattr(model.config, "smp_kept_heads")
     if not recorded: cfg.smp_kept_heads = kept_heads(model)
     try:
-        model.save_pretrained(folder)
+        model.save_pretrained(folder, save_original_format=False)   # the weights' own names: GTE, NomicBERT and Jina v3 would be
+        # written in their original checkpoints' layout (fused qkv), which only stock classes convert back on loading
         make_loadable(folder)            # config.json's auto_map and modeling_smp.py: stock loading with trust_remote_code
         if tokenizer is not None: tokenizer.save_pretrained(folder)
     finally:
@@ -247,7 +260,7 @@ def load_pruned(path:str|Path, # a folder written by `save_pruned`
     kept = getattr(cfg, "smp_kept_heads", None)
     if kept is None: raise ValueError(f"{path}/config.json records no `smp_kept_heads`: load it with `from_pretrained` instead.")
     del cfg.smp_kept_heads
-    cfg._attn_implementation = attn_implementation
+    cfg._attn_implementation = attention_kernel(cfg.model_type, attn_implementation)
     cls = _architecture(cfg)
     model = cls.from_config(cfg) if cls is AutoModel else cls._from_config(cfg)
     H = cfg.num_attention_heads

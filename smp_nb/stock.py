@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 import smp_nb
+from .hub_modeling import FAMILY_PREFIX
 import torch
 from transformers import AutoConfig, PretrainedConfig
 
@@ -21,7 +22,7 @@ __all__ = ['REMOTE_CODE', 'remote_model_type', 'make_loadable', 'stock_config', 
 
 # %% ../nbs/16_stock.ipynb #3b42b72e
 REMOTE_CODE = Path(smp_nb.__file__).parent / "hub_modeling.py"
-_CLASS_PREFIX = {"bert": "Bert", "roberta": "Roberta", "xlm-roberta": "XLMRoberta", "electra": "Electra", "distilbert": "DistilBert"}
+_CLASS_PREFIX = FAMILY_PREFIX  # family -> the prefix of its classes in the modeling file (`Smp` + prefix + `Model`, ...)
 _HEADS = ("Model", "ForSequenceClassification", "EncoderClassifier")  # the model classes the modeling file provides, after the family's prefix
 
 def remote_model_type(family:str) -> str:
@@ -99,7 +100,7 @@ def save_sentence_transformer(model, tokenizer, # the pruned encoder and its tok
     if write_model is None: from smp_nb.prune import write_pruned as write_model
     source, path = Path(source), Path(path)
     mods = json.loads((source / "modules.json").read_text())
-    tr = [m for m in mods if m.get("type", "").endswith("models.Transformer")]
+    tr = [m for m in mods if m.get("type", "").rsplit(".", 1)[-1] == "Transformer"]   # models.Transformer; base.modules.transformer.Transformer (v6)
     if len(tr) != 1: raise ValueError(f"{source}/modules.json lists {len(tr)} Transformer modules; smp-nb prunes pipelines with exactly one.")
     sub = tr[0].get("path", "")
     path.parent.mkdir(parents=True, exist_ok=True)

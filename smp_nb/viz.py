@@ -156,10 +156,12 @@ def pruned_cost(model:nn.Module, # an encoder of a supported family
     for layer, r in zip(attention_layers(model), rows):
         gone = int((r == 0).sum())
         if not gone: continue
-        for lin in ad.qkv(layer): params -= gone * d * (lin.in_features + (lin.bias is not None))
+        for lin, blocks in ad.row_blocks(layer):   # the rows of the heads removed (three blocks of a fused q, k, v)
+            params -= gone * blocks * d * (lin.in_features + (lin.bias is not None))
+            macs -= gone * blocks * d * lin.in_features
         out = ad.out_proj(layer)
         params -= gone * d * out.out_features
-        macs -= gone * d * (sum(lin.in_features for lin in ad.qkv(layer)) + out.out_features + 2 * seq_len)
+        macs -= gone * d * (out.out_features + 2 * seq_len)
     return dict(heads=[int(r.sum()) for r in rows], params=params, macs_per_token=macs)
 
 # %% ../nbs/10_viz.ipynb #144ab786

@@ -24,9 +24,12 @@ def main():
         src = "".join(c["source"]).strip()
         if c["cell_type"] == "markdown": out += [site_links(src), ""]; continue
         if src.startswith("#| hide") or not src: continue
-        out += ["```python", "\n".join(l for l in src.splitlines() if not l.startswith("#|")), "```", ""]
+        if "#| echo: false" not in src:
+            out += ["```python", "\n".join(l for l in src.splitlines() if not l.startswith("#|")), "```", ""]
         for o in c.get("outputs", []):
-            if o.get("output_type") == "stream" or "text/plain" in o.get("data", {}) and "image/png" not in o.get("data", {}):
+            if "text/markdown" in o.get("data", {}):   # a table the cell builds (e.g. the supported families)
+                out += ["".join(o["data"]["text/markdown"]).strip(), ""]
+            elif o.get("output_type") == "stream" or "text/plain" in o.get("data", {}) and "image/png" not in o.get("data", {}):
                 text = "".join(o.get("text") or o["data"]["text/plain"]).rstrip()
                 out += ["\n".join("    " + l for l in text.splitlines()), ""]
             elif "image/png" in o.get("data", {}):
