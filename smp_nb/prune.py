@@ -122,13 +122,9 @@ def kept_heads(model:nn.Module) -> list:
     return [list(k) for k in kept]
 
 # %% ../nbs/07_prune.ipynb #145dc5b6
-_HEADLESS = {}
+from .hub_modeling import _headless_forward, _slice_linear   # the same code the modeling file of saved folders runs
 
-def _headless_forward(self, hidden_states, *args, **kwargs):
-    "Self-attention with no heads: an empty concatenation, projected (where the module owns the projection) to its bias."
-    out = hidden_states.new_zeros(*hidden_states.shape[:-1], 0)
-    if self.smp_out_proj is not None: out = getattr(self, self.smp_out_proj)(out)
-    return out, None
+_HEADLESS = {}
 
 def _make_headless(attn:nn.Module, out_name:str|None):
     "Swap `attn`'s class for a subclass whose forward handles zero heads."
@@ -142,16 +138,6 @@ def _make_headless(attn:nn.Module, out_name:str|None):
     attn.smp_out_proj = out_name
 
 # %% ../nbs/07_prune.ipynb #64890a7d
-def _slice_linear(lin:nn.Linear, idx:torch.Tensor, dim:int):
-    "Keep rows (`dim=0`, with the bias) or input columns (`dim=1`) `idx` of `lin`, in place."
-    w = lin.weight
-    lin.weight = nn.Parameter(w.detach().index_select(dim, idx.to(w.device)).clone(), requires_grad=w.requires_grad)
-    if dim == 0:
-        if lin.bias is not None:
-            lin.bias = nn.Parameter(lin.bias.detach()[idx.to(w.device)].clone(), requires_grad=lin.bias.requires_grad)
-        lin.out_features = len(idx)
-    else: lin.in_features = len(idx)
-
 def _head_index(keep:torch.Tensor, d:int, blocks:int=1) -> torch.Tensor:
     "Rows of the kept heads in a projection whose output is `blocks` stacked blocks of all heads (3 for a fused q, k, v)."
     heads = keep.nonzero().flatten()
