@@ -15,6 +15,12 @@ labels used while training the pruner only; pruning a task stays one label-free 
   rows: the protocol of the GLUE table's importance baseline. `--importance-from-glue DIR` reads them from that
   table's cache instead (DIR/<task>__importance__s0.json), which is how the packaged pruner was made; computed
   ones are cached in benchmarks/runs/importance/ and compared with the table's where it has them.
+- `--importance-seeds 0,1,2` repeats that protocol with each seed (the seed also draws the SST-2 rows and the 2,000
+  scored rows) and fits the average of each task's readings, each standardised within its layers (`mean_importance`).
+  Seed 0 comes from the GLUE table's cache with `--importance-from-glue`; the other seeds' readings are cached in
+  benchmarks/results/importance_seeds/s<N>/<task>.json (committed: an interrupted run resumes task by task).
+- `--importance-epochs 3` reads the gradients after 3 epochs of fine-tuning (the GLUE table's own protocol) instead
+  of 1; cached in benchmarks/results/importance_epochs3/s<N>/<task>.json.
 - `fit_scorer` as for secants (600 Adam steps at lr 1e-3, stretch48 maps, 16 inputs, 3 layers, seed 0), the tasks
   in turn in the order STS-B, MRPC, CoLA, SST-2, RTE.
 - The same recipe is `smp-train --objective importance --tasks stsb,mrpc,cola,sst2,rte --finetune-rows sst2=8000`.
@@ -95,35 +101,47 @@ def run_secant(a, model, tok, texts):
     return res, card, "fit loss (squared error)"
 
 def run_importance(a, model, tok, texts):
-    from smp_nb.meta import label_importance
+    from smp_nb.meta import label_importance, mean_importance, parse_seeds
     S = dict(SECANT, **{k: v for k, v in vars(a).items() if k in SECANT and v is not None})
-    t0, imp, extra = time.perf_counter(), {}, {}
+    seeds = parse_seeds(a.importance_seeds, 0)
+    fit_tasks = [t for t in IMPORTANCE_TASKS if t != a.held_out]  # --held-out: the paper's setting, a task never seen
+    t0, runs, extra = time.perf_counter(), {s: {} for s in seeds}, {t: {} for t in fit_tasks}
     glue_cache = Path(a.importance_from_glue) if a.importance_from_glue else None
-    if glue_cache is not None:
-        for t in IMPORTANCE_TASKS:
-            f = glue_cache / f"{t}__importance__s0.json"
-            if not f.is_file(): sys.exit(f"--importance-from-glue: {f} is missing (benchmarks/glue_table.py --methods importance computes it).")
-            js = json.loads(f.read_text())
-            imp[t] = torch.tensor(js["scores"])
-            extra[t] = dict(source=f"benchmarks/results/glue/scores/{f.name}", seconds=round(js.get("score_seconds", 0), 1))
-    else:
-        got = label_importance(None, IMPORTANCE_TASKS, a.glue, train_rows=IMPORTANCE["finetune_rows"], score_rows=IMPORTANCE["score_rows"],
-                               epochs=IMPORTANCE["epochs"], batch_size=IMPORTANCE["batch_size"], lr=IMPORTANCE["lr"], seed=0,
-                               cache_dir=ROOT / "benchmarks" / "runs" / "importance", progress=False)
-        for t in IMPORTANCE_TASKS:
-            imp[t] = got[t]["importance"]
-            extra[t] = dict(seconds=got[t]["seconds"], rows_used=got[t]["rows_used"])
+    epochs = a.importance_epochs or IMPORTANCE["epochs"]
+    kw = dict(train_rows=IMPORTANCE["finetune_rows"], score_rows=IMPORTANCE["score_rows"], epochs=epochs,
+              batch_size=IMPORTANCE["batch_size"], lr=IMPORTANCE["lr"], progress=False)
+    if glue_cache is not None and epochs != IMPORTANCE["epochs"]:
+        sys.exit(f"--importance-from-glue holds importances after {IMPORTANCE['epochs']} epoch of fine-tuning, not {epochs}: drop one of the two.")
+    for s in seeds:
+        if glue_cache is not None and s == 0:  # the GLUE table's importance baseline ran seed 0 of this protocol
+            for t in fit_tasks:
+                f = glue_cache / f"{t}__importance__s0.json"
+                if not f.is_file(): sys.exit(f"--importance-from-glue: {f} is missing (benchmarks/glue_table.py --methods importance computes it).")
+                js = json.loads(f.read_text())
+                runs[s][t] = torch.tensor(js["scores"])
+                extra[t]["0"] = dict(source=f"benchmarks/results/glue/scores/{f.name}", seconds=round(js.get("score_seconds", 0), 1))
+            continue
+        # other seeds' readings are committed (small JSON): a run that stops resumes task by task
+        cache = ROOT / "benchmarks" / ("runs/importance" if epochs == 1 and s == 0 else
+                                       "results/importance_seeds" if epochs == 1 else f"results/importance_epochs{epochs:g}") / f"s{s}"
+        got = label_importance(None, fit_tasks, a.glue, seed=s, cache_dir=cache, **kw)
+        for t in fit_tasks:
+            runs[s][t] = got[t]["importance"]
+            extra[t][str(s)] = dict(source=str(cache.relative_to(ROOT) / f"{t}.json"), seconds=got[t]["seconds"], rows_used=got[t]["rows_used"])
             ref = ROOT / "benchmarks" / "results" / "glue" / "scores" / f"{t}__importance__s0.json"
-            if ref.is_file():
-                extra[t]["max_abs_diff_to_glue_table"] = (imp[t] - torch.tensor(json.loads(ref.read_text())["scores"])).abs().max().item()
-            print(f"importance of {get_task(t).folder}: {extra[t]}", flush=True)
-    texts = {t: texts[t] for t in IMPORTANCE_TASKS}
+            if s == 0 and epochs == 1 and ref.is_file():
+                extra[t]["0"]["max_abs_diff_to_glue_table"] = (runs[s][t] - torch.tensor(json.loads(ref.read_text())["scores"])).abs().max().item()
+            print(f"importance of {get_task(t).folder}, seed {s}: {extra[t][str(s)]}", flush=True)
+    imp = {t: mean_importance([runs[s][t] for s in seeds]) if len(seeds) > 1 else runs[seeds[0]][t] for t in fit_tasks}
+    texts = {t: texts[t] for t in fit_tasks}
     res = fit_scorer(model, tok, texts, imp, steps=S["steps"], lr=S["lr"], examples=S["examples"], layers=S["layers"],
                      fit=S["fit"], max_length=S["max_length"], seed=S["seed"])
     card = dict(method="importance", objective="importance", **{k: S[k] for k in ("steps", "lr", "examples", "layers", "fit", "seed", "max_length")},
-                finetune=IMPORTANCE, importance_runs=extra, fit_seconds=round(res.seconds, 1),
-                wall_seconds=round(time.perf_counter() - t0, 1), fit_order=IMPORTANCE_TASKS,
-                importance={t: [[round(x, 6) for x in r] for r in v.tolist()] for t, v in imp.items()})
+                finetune=dict(IMPORTANCE, epochs=epochs), importance_runs=extra, fit_seconds=round(res.seconds, 1),
+                wall_seconds=round(time.perf_counter() - t0, 1), fit_order=fit_tasks,
+                importance={t: [[round(x, 6) for x in r] for r in v.tolist()] for t, v in imp.items()}, importance_seeds=seeds, held_out=a.held_out,
+                **({} if len(seeds) == 1 else dict(importance_per_seed={t: {str(s): [[round(x, 6) for x in r] for r in runs[s][t].tolist()]
+                                                                          for s in seeds} for t in fit_tasks})))
     return res, card, "fit loss (squared error)"
 
 def main():
@@ -131,6 +149,9 @@ def main():
     ap.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"))
     ap.add_argument("--method", default="importance", choices=("importance", "secant", "meta"))
     ap.add_argument("--importance-from-glue", help="importance: read the importances from the GLUE table's cache (DIR/<task>__importance__s0.json)")
+    ap.add_argument("--importance-seeds", help="importance: fine-tuning seeds whose importances are averaged per task, e.g. 0,1,2 (default: 0)")
+    ap.add_argument("--importance-epochs", type=float, help="importance: epochs of fine-tuning before the gradients are read (default: 1)")
+    ap.add_argument("--held-out", choices=IMPORTANCE_TASKS, help="importance: fit on the other four tasks only (a pruner that never saw this one)")
     ap.add_argument("--steps", type=int); ap.add_argument("--lr", type=float); ap.add_argument("--seed", type=int)
     ap.add_argument("--fit", help="pad, stretch or stretchN (see fit_maps); secant default stretch48, meta default pad")
     ap.add_argument("--importance-from", help="secant: refit from the importances in this pruner card (skips the secants)")
@@ -145,6 +166,10 @@ def main():
     if a.fit is not None:
         try: fit_canvas(a.fit)
         except ValueError as e: sys.exit(f"--fit: {e}")
+    if a.held_out and Path(a.out).resolve() == (ROOT / "smp_nb" / "assets").resolve():
+        sys.exit("--held-out pruners are experiments, not the packaged one: give them an --out of their own.")
+    if (a.importance_seeds or a.held_out or a.importance_epochs) and a.method != "importance":
+        sys.exit("--importance-seeds, --importance-epochs and --held-out shape the gradient-importance fit: they work with --method importance only.")
     if a.importance_from and a.method != "secant":
         sys.exit("--importance-from refits a scorer from secant importances: it works with --method secant only.")
     if not Path(a.glue).exists(): sys.exit(f"GLUE data not found at {a.glue}: pass --glue DIR (GLUE TSV layout).")

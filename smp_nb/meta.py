@@ -32,8 +32,9 @@ from .scorer import HeadScorer, head_scores, save_scorer
 # %% auto #0
 __all__ = ['ESTIMATORS', 'OBJECTIVES', 'task_mode', 'smp_loss', 'micro_seed', 'default_accelerator', 'save_checkpoint',
            'latest_checkpoint', 'load_checkpoint', 'MetaResult', 'run_settings', 'check_resume', 'meta_train',
-           'plot_history', 'mask_similarity_loss', 'train_texts', 'parse_rows', 'smp_train', 'secant_regression',
-           'secant_importance', 'importance_targets', 'fit_scorer', 'label_importance']
+           'plot_history', 'mask_similarity_loss', 'train_texts', 'parse_rows', 'parse_seeds', 'smp_train',
+           'secant_regression', 'secant_importance', 'importance_targets', 'fit_scorer', 'mean_importance',
+           'label_importance']
 
 # %% ../nbs/06_meta.ipynb #4c35ee40
 ESTIMATORS = ("straight-through", "score-function")
@@ -410,6 +411,17 @@ def parse_rows(spec:str|None, # "8000" (every task), "sst2=8000,cola=4000" (thos
         out[t] = num(n.strip(), name.strip())
     return out
 
+def parse_seeds(spec:str|None, # "0,1,2", or None
+                default:int # the seed used when spec is None
+               ) -> list:
+    "Seeds for `--importance-seeds`: a list of different non-negative integers."
+    if spec is None or str(spec).strip() == "": return [default]
+    try: seeds = [int(x) for x in str(spec).split(",") if x.strip()]
+    except ValueError: seeds = []
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"--importance-seeds must list different non-negative integers, e.g. 0,1,2; got {spec!r}.")
+    return seeds
+
 @call_parse
 def smp_train(model:str=None, # encoder: Hub name or folder (default: the offline MiniLM)
               tasks:str="sst2,cola,mrpc,stsb,rte", # comma-separated GLUE tasks
@@ -434,6 +446,7 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
               fit:str=None, # how the scorer fits maps to 128 x 128: pad (the authors'), stretch, or stretchN (an N x N corner); default: pad for similarity, stretch48 for importance
               finetune_rows:str=None, # importance: rows each task is fine-tuned on, "8000" or "sst2=8000" (default: all)
               score_rows:int=2000, # importance: training rows whose gradients give the importance
+              importance_seeds:str=None, # importance: fine-tuning seeds whose importances are averaged, e.g. "0,1,2" (default: --seed alone)
               device:str=None, # importance: where to fine-tune, cpu or cuda (default: a GPU when there is one)
               no_progress:bool=False # hide the progress bars
              ):
@@ -459,6 +472,10 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
         check_choice("--estimator", estimator, ESTIMATORS)
         if estimator == "score-function": check_number("--samples", samples, low=2, integer=True)
         check_number("--score-rows", score_rows, low=2, integer=True)
+        imp_seeds = parse_seeds(importance_seeds, seed)
+        if objective == "similarity" and importance_seeds is not None:
+            raise ValueError("--importance-seeds sets the fine-tuning runs whose importances --objective importance averages; "
+                             "the similarity objective fine-tunes nothing. Drop it, or pass --objective importance.")
         check_device(device, "--device")
         try: fit_canvas(fit)
         except ValueError as e: raise ValueError(f"--fit: {e}") from None
@@ -472,7 +489,7 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
         outp = check_out("--out", out)
         ckpts, imps = outp / "checkpoints", outp / "importance"
         last = latest_checkpoint(ckpts) if ckpts.is_dir() else None
-        if not resume and ((ckpts.is_dir() and any(ckpts.glob("step-*.json"))) or (imps.is_dir() and any(imps.glob("*.json")))):
+        if not resume and ((ckpts.is_dir() and any(ckpts.glob("step-*.json"))) or (imps.is_dir() and any(imps.rglob("*.json")))):
             raise FileExistsError(f"--out {out} already holds a training run: pass --resume to continue it, "
                                   "or choose another --out.")
         texts = train_texts(names, data_dir, max_rows=max_rows, seed=seed)
@@ -502,13 +519,15 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
         ylabel = "similarity loss"
     else:
         imp = label_importance(model, names, data_dir, train_rows=rows, score_rows=score_rows, max_length=max_length,
-                               seed=seed, device=device, cache_dir=imps, progress=not no_progress)
+                               seed=imp_seeds, device=device, cache_dir=imps, progress=not no_progress)
         layers = min(3, head_grid(enc)[0])
         res = fit_scorer(enc, tok, texts, {t: imp[t]["importance"] for t in names}, steps=steps, lr=lr, fit=fit,
                          layers=layers, max_length=max_length, seed=seed, progress=not no_progress)
-        card = dict(common, examples=16, layers=layers, finetune={t: {k: v for k, v in imp[t].items() if k != "importance"} for t in names},
+        card = dict(common, examples=16, layers=layers, finetune={t: {k: v for k, v in imp[t].items() if k not in ("importance", "per_seed")} for t in names},
                     fit_seconds=round(res.seconds, 1), final_losses=res.task_losses(last=max(1, steps // 10)),
-                    importance={t: [[round(x, 6) for x in r] for r in imp[t]["importance"].tolist()] for t in names})
+                    importance={t: [[round(x, 6) for x in r] for r in imp[t]["importance"].tolist()] for t in names},
+                    importance_seeds=imp_seeds, **({} if len(imp_seeds) == 1 else dict(importance_per_seed={
+                        t: {str(s): [[round(x, 6) for x in r] for r in v] for s, v in imp[t]["per_seed"].items()} for t in names})))
         ylabel = "fit loss (squared error)"
     if not main: return
     save_scorer(res.scorer, outp / "pruner.safetensors", **card)
@@ -626,18 +645,39 @@ def fit_scorer(model, tokenizer, # the frozen encoder and its tokenizer
     return MetaResult(scorer.eval(), history, 0, steps, time.perf_counter() - t0)
 
 # %% ../nbs/06_meta.ipynb #7f53d4e0
+def mean_importance(runs:list # `[layers, heads]` importances of one task, e.g. from fine-tuning seeds
+                   ) -> torch.Tensor:
+    "Average importance readings of one task, each standardised within its layers first so that none outweighs another by its scale."
+    if not runs: raise ValueError("mean_importance needs at least one `[layers, heads]` importance.")
+    shapes = {tuple(r.shape) for r in runs}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+        raise ValueError(f"mean_importance: every reading must be one `[layers, heads]` grid of the same shape; got shapes {sorted(shapes)}.")
+    z = [(r - r.mean(1, keepdim=True)) / r.std(1, keepdim=True).clamp_min(1e-12) for r in runs]
+    return torch.stack(z).mean(0)
+
 def label_importance(model:str|None=None, # encoder: Hub name or folder (default: the offline MiniLM); a fresh copy per task
                      tasks:list=("sst2", "cola", "mrpc", "stsb", "rte"), # GLUE tasks
                      data_dir=None, # folder with GLUE TSVs (default: the Hub's nyu-mll/glue)
                      train_rows:int|dict|None=None, # fine-tune on a seeded random subset of this many rows (per task, if a dict; `None`: all)
                      score_rows:int=2000, # rows of that training set whose gradients give the importance
                      epochs:float=1, batch_size:int=32, lr:float=5e-5, max_length:int=128, # the fine-tuning (`finetune`)
-                     seed:int=0, # seeds the row subsets and the fine-tuning
+                     seed:int|list=0, # seeds the row subsets and the fine-tuning; a list of seeds: one run each, averaged (`mean_importance`)
                      device:str|None=None, # where to fine-tune (default: a GPU when there is one)
                      cache_dir:str|Path|None=None, # keep each task's result here as JSON, and reuse it when its settings match
                      progress:bool=False # show progress
                     ) -> dict:
     "Gradient importance of heads (Michel et al.) on each task, with labels: `{task: {\"importance\": [layers, heads], settings..., \"seconds\"}}`."
+    if isinstance(seed, (list, tuple)):
+        seeds = [int(s) for s in seed]
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise ValueError(f"seed: give one seed or a list of different seeds, e.g. [0, 1, 2]; got {seed!r}.")
+        if len(seeds) > 1:
+            runs = {s: label_importance(model, tasks, data_dir, train_rows, score_rows, epochs, batch_size, lr, max_length, s, device,
+                                        None if cache_dir is None else Path(cache_dir) / f"seed{s}", progress) for s in seeds}
+            return {t: dict(runs[seeds[0]][t], seed=seeds, seconds=round(sum(runs[s][t]["seconds"] for s in seeds), 1),
+                            importance=mean_importance([runs[s][t]["importance"] for s in seeds]),
+                            per_seed={s: runs[s][t]["importance"].tolist() for s in seeds}) for t in runs[seeds[0]]}
+        seed = seeds[0]
     from smp_nb.finetune import finetune, _subsample
     from smp_nb.baselines import importance_scores
     names = [get_task(t).name for t in tasks]

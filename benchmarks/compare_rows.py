@@ -1,0 +1,92 @@
+"""GLUE rows of pruner recipes side by side, with how far apart they could be by chance.
+
+Usage: python benchmarks/compare_rows.py   # writes benchmarks/results/compare_rows.{md,json,png}
+
+Reads finished GLUE cells (benchmarks/glue_table.py's JSON files, same protocol: 50% heads, 3 epochs at 5e-5,
+fine-tuning seeds 0, 1, 2) from several result folders: the main table's and the recipe experiments'. For every row:
+the mean GLUE score per task, the five-task average, and its standard error (each task's seed-to-seed variance
+divided by its number of seeds, summed, square-rooted, divided by 5). For every row against the authors' checkpoint:
+the difference of the averages and the standard error of that difference. No run happens here; the figures move
+only when new cells are added.
+"""
+import json, math, statistics, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from smp_nb.models import atomic_write
+
+RES = ROOT / "benchmarks" / "results"
+TASKS = ["sst2", "cola", "mrpc", "rte", "stsb"]
+NAMES = dict(sst2="SST-2", cola="CoLA", mrpc="MRPC", rte="RTE", stsb="STS-B")
+# (label, results folder, method in that folder)
+ROWS = [
+    ("unpruned", RES, "unpruned"),
+    ("SMP (authors' base.bin)", RES, "smp_authors"),
+    ("importance (Michel; labels on the task)", RES, "importance"),
+    ("fit to importance (packaged: 1 epoch, 1 seed; fit seed 0)", RES, "smp_fit"),
+    ("the same, fit seed 1", RES / "fit_seeds" / "seed1", "smp_fit"),
+    ("fit to importance of 3 fine-tuning seeds, averaged", RES / "importance_seeds", "smp_fit"),
+    ("fit to importance after 3 epochs of fine-tuning", RES / "importance_epochs3", "smp_fit"),
+    ("fit to importance (packaged recipe), task held out", RES, "smp_heldout"),
+    ("attention confidence", RES, "confidence"),
+]
+REFERENCE = "SMP (authors' base.bin)"
+
+
+def cells(folder: Path, method: str) -> dict:
+    "{task: [GLUE score x 100 per fine-tuning seed]} of one method's finished cells in `folder`."
+    out = {}
+    for t in TASKS:
+        ratio = "r0" if method == "unpruned" else "r50"
+        fs = sorted((folder / "glue").glob(f"{t}__{method}__{ratio}__s*.json"))
+        out[t] = [100 * json.loads(f.read_text())["main"] for f in fs]
+    return out
+
+
+def row_stats(runs: dict) -> dict | None:
+    "Means per task, the average and its standard error; None unless every task has at least 2 seeds."
+    if any(len(v) < 2 for v in runs.values()): return None
+    means = {t: statistics.mean(v) for t, v in runs.items()}
+    se = math.sqrt(sum(statistics.variance(v) / len(v) for v in runs.values())) / len(runs)
+    return dict(means=means, average=statistics.mean(means.values()), se=se, seeds={t: len(v) for t, v in runs.items()})
+
+
+def main():
+    rows = {}
+    for label, folder, method in ROWS:
+        runs = cells(folder, method)
+        st = row_stats(runs)
+        rows[label] = dict(folder=str(folder.relative_to(ROOT)), method=method, runs=runs, **(st or {}))
+    ref = rows[REFERENCE]
+    lines = ["| recipe | " + " | ".join(NAMES[t] for t in TASKS) + " | average ± s.e. | minus the authors' ± s.e. |",
+             "|---|" + "---:|" * (len(TASKS) + 2)]
+    for label, r in rows.items():
+        if "average" not in r:
+            done = sum(len(v) for v in r["runs"].values())
+            lines.append(f"| {label} | " + " | ".join("-" for _ in TASKS) + f" | ({done} of 15 cells) | - |")
+            continue
+        d = r["average"] - ref["average"]
+        r["minus_reference"] = d; r["minus_reference_se"] = math.hypot(r["se"], ref["se"])
+        vs = "-" if label == REFERENCE else f"{d:+.2f} ± {r['minus_reference_se']:.2f}"
+        n = sum(r["seeds"].values())
+        if n < 15: label = f"{label} (partial: {n} of 15 cells)"
+        lines.append(f"| {label} | " + " | ".join(f"{r['means'][t]:.1f}" for t in TASKS) + f" | {r['average']:.2f} ± {r['se']:.2f} | {vs} |")
+    text = "\n".join(lines) + "\n"
+    atomic_write(RES / "compare_rows.md", lambda p: Path(p).write_text(text))
+    atomic_write(RES / "compare_rows.json", lambda p: Path(p).write_text(json.dumps(rows, indent=1)))
+    import matplotlib; matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    done = [(k, r) for k, r in rows.items() if "average" in r]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(done) + 1.2))
+    for i, (k, r) in enumerate(done):
+        ax.errorbar(r["average"], i, xerr=r["se"], fmt="o", capsize=3, color="black" if k == REFERENCE else "C0")
+    ax.axvline(ref["average"], color="grey", lw=0.8, ls="--")
+    ax.set_yticks(range(len(done)), [k for k, _ in done], fontsize=8); ax.invert_yaxis()
+    ax.set_xlabel("GLUE average x 100, five tasks (mean ± standard error over fine-tuning seeds)")
+    ax.set_title("MiniLM, 50% of heads removed, then fine-tuned", fontsize=9)
+    atomic_write(RES / "compare_rows.png", lambda p: fig.savefig(p, format="png", dpi=120, bbox_inches="tight"))
+    print(text)
+
+
+if __name__ == "__main__": main()
