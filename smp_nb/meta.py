@@ -594,11 +594,14 @@ def secant_importance(model, tokenizer, # the frozen encoder and its tokenizer
     return secant_regression(torch.stack(X), torch.tensor(y, dtype=torch.float64).clamp_min(1e-12), ridge=ridge).view(L, H)
 
 # %% ../nbs/06_meta.ipynb #9bfaa2a8
+def _layer_z(importance:torch.Tensor) -> torch.Tensor:
+    "`[layers, heads]` values standardised within each layer."
+    return (importance - importance.mean(1, keepdim=True)) / importance.std(1, keepdim=True).clamp_min(1e-12)
+
 def importance_targets(importance:torch.Tensor # `[layers, heads]`, e.g. from `secant_importance`
                       ) -> torch.Tensor:
     "Scorer targets in (0, 2) from importances: `1 + 0.4 z`, `z` standardised within each layer, clipped to [0.05, 1.95]."
-    z = (importance - importance.mean(1, keepdim=True)) / importance.std(1, keepdim=True).clamp_min(1e-12)
-    return (1 + 0.4 * z).clamp(0.05, 1.95)
+    return (1 + 0.4 * _layer_z(importance)).clamp(0.05, 1.95)
 
 # %% ../nbs/06_meta.ipynb #b4dfd48d
 def fit_scorer(model, tokenizer, # the frozen encoder and its tokenizer
@@ -652,8 +655,7 @@ def mean_importance(runs:list # `[layers, heads]` importances of one task, e.g. 
     shapes = {tuple(r.shape) for r in runs}
     if len(shapes) != 1 or len(next(iter(shapes))) != 2:
         raise ValueError(f"mean_importance: every reading must be one `[layers, heads]` grid of the same shape; got shapes {sorted(shapes)}.")
-    z = [(r - r.mean(1, keepdim=True)) / r.std(1, keepdim=True).clamp_min(1e-12) for r in runs]
-    return torch.stack(z).mean(0)
+    return torch.stack([_layer_z(r) for r in runs]).mean(0)
 
 def label_importance(model:str|None=None, # encoder: Hub name or folder (default: the offline MiniLM); a fresh copy per task
                      tasks:list=("sst2", "cola", "mrpc", "stsb", "rte"), # GLUE tasks
