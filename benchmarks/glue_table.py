@@ -7,6 +7,8 @@ Usage:
   python benchmarks/glue_table.py --repr     # STS-B dev Spearman of mean-pooled embeddings, no fine-tuning
   python benchmarks/glue_table.py --all      # all three, in that order
   python benchmarks/glue_table.py --all --seeds 0   # one seed of everything first; later seeds with --seeds 1,2
+  python benchmarks/glue_table.py --tasks stsb --methods smp_fit,confidence --seeds 3,4 --results DIR
+                                             # seeds beyond the table's three run only when named, best into a folder of their own
   python benchmarks/glue_table.py --quick    # smoke test on tiny slices, into a temporary folder
   python benchmarks/glue_table.py --report   # only regenerate the Markdown and the plots from the JSON files
 
@@ -28,9 +30,11 @@ Settings and why:
   gradients on the same 2,000 inputs with their labels (scores cached per task in results/glue/scores/);
 - SMP rows: `smp_ours`, the pruner trained on the paper's label-free objective (`pruner-similarity.safetensors`,
   the packaged default until the `smp_fit` rows); `smp_authors`, the authors' base.bin; `smp_fit`, the packaged
-  default, a scorer fitted to gradient importance on the five tasks (`results/recipes/importance_scorer__*`, the
-  same weights as `smp_nb/assets/pruner.safetensors`); `smp_heldout`, for each task the scorer fitted the same way on
-  the other four tasks (the paper's setting: the pruner never saw the task);
+  default, a scorer fitted to gradient importance read after 3 epochs of fine-tuning on the five tasks
+  (`results/importance_epochs3/fit/importance_scorer__*`, the same weights as `smp_nb/assets/pruner.safetensors`);
+  `smp_heldout`, for each task the scorer fitted the same way on the other four tasks (the paper's setting: the
+  pruner never saw the task). The recipe packaged before (importance after 1 epoch; scorers in `results/recipes/`)
+  has its rows in `results/importance_epochs1/` (`--results` and `--fit-dir` point the script at such a folder);
 - seeds 0, 1, 2 for every method (for random the seed also draws the mask; for the others it is the fine-tuning's
   alone: their head scores are computed once per task);
 - inference: the fine-tuned encoder's throughput at batch 32 x 128 random tokens (median of 5 passes), and its speed
@@ -57,7 +61,7 @@ from smp_nb.finetune import finetune, _subsample
 
 TASKS = ["sst2", "cola", "mrpc", "rte", "stsb"]
 METHODS = ["unpruned", "smp_ours", "smp_authors", "random", "magnitude", "confidence", "importance", "smp_fit", "smp_heldout"]
-FIT_TASKS = ["stsb", "mrpc", "cola", "sst2", "rte"]  # the order in the fitted scorers' file names (benchmarks/recipes.py)
+FIT_TASKS = ["stsb", "mrpc", "cola", "sst2", "rte"]  # the order in the fitted scorers' file names (train_pruner.py, recipes.py)
 LABELS = dict(unpruned="unpruned", smp_ours="SMP, similarity objective (ours)", smp_authors="SMP (authors' base.bin)", random="random",
               magnitude="magnitude", confidence="confidence", importance="importance (Michel)",
               smp_fit="SMP, fit to importance (ours, packaged)", smp_heldout="SMP, fit to importance (task held out)")
@@ -119,7 +123,7 @@ class Bench:
         "None if `method` can run here, else the reason it cannot."
         if method in ("smp_fit", "smp_heldout"):
             for t in ([task] if task else TASKS):
-                if not self.pruner(method, t).is_file(): return f"{self.pruner(method, t)} is missing (benchmarks/recipes.py --held-out fits it)"
+                if not self.pruner(method, t).is_file(): return f"{self.pruner(method, t)} is missing (benchmarks/train_pruner.py --held-out fits it)"
         if method == "smp_ours" and not self.ours.is_file(): return f"our pruner {self.ours} is missing"
         if method == "smp_authors" and not self.authors.is_file(): return f"the authors' pruner {self.authors} is missing"
         return None
@@ -217,10 +221,12 @@ class Bench:
     def cells(self, tasks, methods, all_seeds=False):
         "The table's cells, seed by seed, so that a partial run covers every task and method early (`--seeds` only, unless `all_seeds`)."
         out = []
-        for seed in range(3):
+        named = sorted(self.a.seeds or ())
+        for seed in range(max(3, named[-1] + 1 if named else 0)):
+            extra = seed >= 3 and not self.a.quick and seed in named  # seeds beyond the table's, only when named
             for task in tasks:
                 for m in methods:
-                    if seed < (1 if self.a.quick else SEEDS.get(m, 1)) and (all_seeds or self.want_seed(seed)):
+                    if (seed < (1 if self.a.quick else SEEDS.get(m, 1)) or extra) and (all_seeds or self.want_seed(seed)):
                         out.append((task, m, self.S["ratio"], seed))
         return out
 
@@ -336,7 +342,8 @@ def held_out_section(main, res_dir: Path, plt) -> list:
     rows = [m for m in HELD_OUT_ROWS if any(score(t, m) for t in tasks)]
     lines = ["", "## A task the pruner never saw (leave one task out)", "",
              "`SMP, scorer fit to importance (task held out)`: for each task, a scorer fitted (`fit_scorer`, 600 steps, stretch48) "
-             "to the gradient importance of the *other four* tasks (`benchmarks/recipes.py --held-out`) picks the 50% mask "
+             "to the gradient importance of the *other four* tasks (`benchmarks/train_pruner.py --held-out TASK`; the 1-epoch "
+             "recipe's scorers came from `benchmarks/recipes.py --held-out`) picks the 50% mask "
              "from the task's unlabeled training inputs. It never saw the task's inputs or labels. The authors' checkpoint "
              "was trained on other data again (BERT-base, their tasks). Mean ± standard deviation over seeds; the last "
              "column is the difference to the held-out pruner's average on the same tasks"
@@ -469,7 +476,7 @@ def main():
     ap.add_argument("--authors-pruner", default=str(AUTHORS), help="the authors' base.bin")
     ap.add_argument("--ours-pruner", default=str(PACKAGED_PRUNERS["similarity"]),
                     help="the pruner of the smp_ours rows (default: the packaged similarity-objective pruner; smp_fit is the packaged default)")
-    ap.add_argument("--fit-dir", default=str(ROOT / "benchmarks" / "results" / "recipes"),
+    ap.add_argument("--fit-dir", default=str(ROOT / "benchmarks" / "results" / "importance_epochs3" / "fit"),
                     help="folder of the scorers fitted to gradient importance (smp_fit, smp_heldout)")
     ap.add_argument("--tasks", default=",".join(TASKS)); ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--sweep", action="store_true"); ap.add_argument("--repr", action="store_true")

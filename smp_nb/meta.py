@@ -389,7 +389,7 @@ def train_texts(tasks:list, data_dir=None, split:str="train", max_rows:int|None=
 
 # %% ../nbs/06_meta.ipynb #bb13cde3
 OBJECTIVES = ("similarity", "importance")
-_DEFAULTS = dict(similarity=dict(steps=1000, lr=2e-2, fit="pad"), importance=dict(steps=600, lr=1e-3, fit="stretch48"))
+_DEFAULTS = dict(similarity=dict(steps=1000, lr=2e-2, fit="pad"), importance=dict(steps=600, lr=1e-3, fit="stretch48", epochs=3))
 
 def parse_rows(spec:str|None, # "8000" (every task), "sst2=8000,cola=4000" (those tasks; the others whole), or None (all rows)
                tasks:list # the run's tasks
@@ -447,6 +447,7 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
               finetune_rows:str=None, # importance: rows each task is fine-tuned on, "8000" or "sst2=8000" (default: all)
               score_rows:int=2000, # importance: training rows whose gradients give the importance
               importance_seeds:str=None, # importance: fine-tuning seeds whose importances are averaged, e.g. "0,1,2" (default: --seed alone)
+              importance_epochs:float=None, # importance: epochs of fine-tuning before the gradients are read (default: 3)
               device:str=None, # importance: where to fine-tune, cpu or cuda (default: a GPU when there is one)
               no_progress:bool=False # hide the progress bars
              ):
@@ -473,9 +474,12 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
         if estimator == "score-function": check_number("--samples", samples, low=2, integer=True)
         check_number("--score-rows", score_rows, low=2, integer=True)
         imp_seeds = parse_seeds(importance_seeds, seed)
-        if objective == "similarity" and importance_seeds is not None:
-            raise ValueError("--importance-seeds sets the fine-tuning runs whose importances --objective importance averages; "
-                             "the similarity objective fine-tunes nothing. Drop it, or pass --objective importance.")
+        check_number("--importance-epochs", importance_epochs, low=0, low_open=True, optional=True)
+        for opt, val in (("--importance-seeds", importance_seeds), ("--importance-epochs", importance_epochs)):
+            if objective == "similarity" and val is not None:
+                raise ValueError(f"{opt} sets the fine-tuning runs whose importances --objective importance reads; "
+                                 "the similarity objective fine-tunes nothing. Drop it, or pass --objective importance.")
+        epochs = _DEFAULTS["importance"]["epochs"] if importance_epochs is None else importance_epochs
         check_device(device, "--device")
         try: fit_canvas(fit)
         except ValueError as e: raise ValueError(f"--fit: {e}") from None
@@ -518,7 +522,7 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
                     seconds=round(res.seconds, 1), final_losses=res.task_losses(last=max(1, steps // 10)))
         ylabel = "similarity loss"
     else:
-        imp = label_importance(model, names, data_dir, train_rows=rows, score_rows=score_rows, max_length=max_length,
+        imp = label_importance(model, names, data_dir, train_rows=rows, score_rows=score_rows, epochs=epochs, max_length=max_length,
                                seed=imp_seeds, device=device, cache_dir=imps, progress=not no_progress)
         layers = min(3, head_grid(enc)[0])
         res = fit_scorer(enc, tok, texts, {t: imp[t]["importance"] for t in names}, steps=steps, lr=lr, fit=fit,
