@@ -9,6 +9,8 @@ Usage:
   python benchmarks/glue_table.py --all --seeds 0   # one seed of everything first; later seeds with --seeds 1,2
   python benchmarks/glue_table.py --tasks stsb --methods smp_fit,confidence --seeds 3,4 --results DIR
                                              # seeds beyond the table's three run only when named, best into a folder of their own
+  python benchmarks/glue_table.py --methods unpruned --seeds 0 --results benchmarks/results/timing_ref
+                                             # on a new machine or library version: unpruned time references (see below)
   python benchmarks/glue_table.py --quick    # smoke test on tiny slices, into a temporary folder
   python benchmarks/glue_table.py --report   # only regenerate the Markdown and the plots from the JSON files
 
@@ -37,11 +39,15 @@ Settings and why:
   has its rows in `results/importance_epochs1/` (`--results` and `--fit-dir` point the script at such a folder);
 - seeds 0, 1, 2 for every method (for random the seed also draws the mask; for the others it is the fine-tuning's
   alone: their head scores are computed once per task);
+- fine-tuning time: a run's wall time is compared only with unpruned runs made in the same environment (device,
+  thread count, torch and transformers versions, CPU model where recorded); runs added later on another machine get
+  their reference from unpruned reruns in `results/timing_ref/glue/`, whose scores also show whether the environment
+  changes results (it did not: the 2026-12-03 reruns match the table's seed-0 scores to 1e-6);
 - inference: the fine-tuned encoder's throughput at batch 32 x 128 random tokens (median of 5 passes), and its speed
   relative to the full MiniLM timed in turns with it in the same process (median of 7 each), which stays fair when
   other work shares the CPU.
 """
-import argparse, json, math, os, statistics, sys, tempfile, time, traceback
+import argparse, json, math, os, platform, statistics, sys, tempfile, time, traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -74,6 +80,14 @@ AUTHORS = ROOT.parent / "shared" / "reference" / "thunlp-smp" / "base.bin"
 
 
 def log(*a): print(time.strftime("%H:%M:%S"), *a, flush=True)
+
+def cpu_model():
+    "The CPU's model name (from /proc/cpuinfo where there is one): part of what a wall time is comparable within."
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"): return line.split(":", 1)[1].strip()
+    except OSError: pass
+    return platform.processor() or platform.machine()
 
 def write_json(path: Path, obj):
     "Write `obj` as JSON to `path` through a temporary file in the same folder."
@@ -193,7 +207,7 @@ class Bench:
         out.update(method=method, ratio=0.0 if method == "unpruned" else ratio, throughput=thr, inference_speedup=speedup,
                    load_average=[load0, os.getloadavg()[0]], settings=self.settings(task),
                    torch=torch.__version__, transformers=transformers.__version__, threads=torch.get_num_threads(),
-                   finished=datetime.now(timezone.utc).isoformat(timespec="seconds"), **info)
+                   cpu=cpu_model(), finished=datetime.now(timezone.utc).isoformat(timespec="seconds"), **info)
         write_json(path, out)
         log(f"done {path.stem}: main {res['main']:.4f}, {res['train_seconds']:.0f} s fine-tuning, {thr:.1f} seq/s, "
             f"{speedup:.2f}x the full model's inference speed")
@@ -317,6 +331,27 @@ def timing_ok(c):
     la = c.get("load_average")
     return not c.get("timing_contended") and la is not None and max(la) <= c.get("threads", 1) + 0.5
 
+ENV_KEYS = ("device", "threads", "torch", "transformers")
+
+def same_env(a, b):
+    "Were runs `a` and `b` made where wall times compare: same device, thread count, library versions and (where both record it) CPU?"
+    return (all(a.get(k) == b.get(k) for k in ENV_KEYS)
+            and (a.get("cpu") is None or b.get("cpu") is None or a["cpu"] == b["cpu"]))
+
+def env_text(c):
+    "A run's environment, in words."
+    return f"{c.get('device')}, torch {c.get('torch')}, transformers {c.get('transformers')}, {c.get('threads')} threads"
+
+def time_ratios(runs, refs):
+    """Each quiet run's fine-tuning wall time over the mean of the quiet unpruned `refs` of its task made in the same
+    environment (`same_env`); runs without such a reference give no ratio. Returns {task: [ratios]}."""
+    out = {}
+    for c in runs:
+        if not timing_ok(c): continue
+        r = [u["train_seconds"] for u in refs if u["task"] == c["task"] and timing_ok(u) and same_env(c, u)]
+        if r: out.setdefault(c["task"], []).append(c["train_seconds"] / statistics.mean(r))
+    return out
+
 def _ms(xs):
     "mean and sample standard deviation (0 for a single value)."
     return statistics.mean(xs), (statistics.stdev(xs) if len(xs) > 1 else 0.0)
@@ -333,9 +368,46 @@ def _cell_text(xs, scale=100):
     m, s = _ms([x * scale for x in xs])
     return f"{m:.1f} ± {s:.1f} ({len(xs)})" if len(xs) > 1 else f"{m:.1f} (1)"
 
+def labels_for(res_dir: Path) -> dict:
+    "Row labels: outside the main table's folder, `smp_fit` and `smp_heldout` are the recipe under test, not the packaged pruner."
+    if res_dir.resolve() == (ROOT / "benchmarks" / "results").resolve(): return LABELS
+    return dict(LABELS, smp_fit="SMP, fit to importance (the recipe under test)",
+                smp_heldout="SMP, fit to importance (the recipe under test, task held out)")
+
+def environments_section(main, refs, L=LABELS) -> list:
+    """Where the runs were made, and the unpruned reruns (`timing_ref/glue/`) that give later environments a time
+    reference: their scores against the table's run with the same seed, and their wall times against it."""
+    key = lambda c: tuple(c.get(k) for k in ENV_KEYS)
+    envs = list(dict.fromkeys(key(c) for c in main + refs))
+    lines = ["", "### Environments", "",
+             "The runs were made in these environments; the fine-tuning-time column compares wall times only within one.", "",
+             "| environment | CPU | runs in the table | methods | unpruned time references |", "|---|---|---:|---|---:|"]
+    for e in envs:
+        mine = [c for c in main if key(c) == e]
+        ms = sorted({c["method"] for c in mine}, key=METHODS.index)
+        nref = sum(1 for c in main + refs if c["method"] == "unpruned" and key(c) == e)
+        cpus = sorted({c["cpu"] for c in mine + refs if key(c) == e and c.get("cpu")})
+        lines.append(f"| {env_text(dict(zip(ENV_KEYS, e)))} | {', '.join(cpus) or 'not recorded'} | {len(mine)} | "
+                     f"{', '.join(L[m] for m in ms) or '-'} | {nref} |")
+    pairs = [(r, o) for r in refs for o in main if o["method"] == "unpruned" and (o["task"], o["seed"]) == (r["task"], r["seed"])]
+    if pairs:
+        lines += ["", "Unpruned runs repeated later (`timing_ref/glue/`, same seed and settings): they give the "
+                  "environment they ran in a time reference, and show whether it changes the scores. Their scores stay "
+                  "out of the table above.", "",
+                  "| task | seed | score in the table | score rerun | wall time in the table | rerun | rerun / table |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for r, o in sorted(pairs, key=lambda p: (TASKS.index(p[0]["task"]), p[0]["seed"])):
+            lines.append(f"| {get_task(r['task']).folder} | {r['seed']} | {100 * o['main']:.2f} | {100 * r['main']:.2f} | "
+                         f"{o['train_seconds']:.0f} s | {r['train_seconds']:.0f} s | {r['train_seconds'] / o['train_seconds']:.2f} |")
+        d = max(abs(r["main"] - o["main"]) for r, o in pairs)
+        lines += ["", f"The largest difference between a rerun's score and the table's is {100 * d:.5f} points (x 100): "
+                  + ("the environments give the same scores, so their rows compare; only their wall times do not."
+                     if d < 1e-3 else "the environments do not give the same scores: read rows from different ones with care.")]
+    return lines
+
 HELD_OUT_ROWS = ["unpruned", "smp_heldout", "smp_fit", "smp_authors", "smp_ours", "importance", "confidence", "magnitude", "random"]
 
-def held_out_section(main, res_dir: Path, plt) -> list:
+def held_out_section(main, res_dir: Path, plt, L=LABELS) -> list:
     "The paper's setting: each task pruned by a pruner that never saw it, against the other methods (Markdown lines; writes glue_held_out.png)."
     tasks = [t for t in TASKS if any(c["task"] == t and c["method"] == "smp_heldout" for c in main)]
     score = lambda t, m: [100 * c["main"] for c in main if c["task"] == t and c["method"] == m]
@@ -354,13 +426,13 @@ def held_out_section(main, res_dir: Path, plt) -> list:
     for m in rows:
         per = [score(t, m) for t in tasks]
         avg = statistics.mean(statistics.mean(x) for x in per) if all(per) else None
-        lines.append(f"| {LABELS[m]} | " + " | ".join(_cell_text([x / 100 for x in v]) for v in per) +
+        lines.append(f"| {L[m]} | " + " | ".join(_cell_text([x / 100 for x in v]) for v in per) +
                      (f" | {avg:.1f} | {avg - ref:+.1f} |" if avg is not None else " | - | - |"))
     fig, ax = plt.subplots(figsize=(max(6, 1.7 * len(tasks) + 2), 4))
     w = 0.8 / len(rows)
     for i, m in enumerate(rows):
         ys = [_ms(score(t, m)) if score(t, m) else (math.nan, 0) for t in tasks]
-        ax.bar([j + i * w for j in range(len(tasks))], [y[0] for y in ys], w, yerr=[y[1] for y in ys], capsize=2, label=LABELS[m],
+        ax.bar([j + i * w for j in range(len(tasks))], [y[0] for y in ys], w, yerr=[y[1] for y in ys], capsize=2, label=L[m],
                edgecolor="black" if m == "smp_heldout" else None, linewidth=1.2)
     ax.set_xticks([j + w * (len(rows) - 1) / 2 for j in range(len(tasks))], [get_task(t).folder for t in tasks])
     ax.set_ylabel("GLUE dev score x 100"); ax.set_title("50% of heads removed; SMP's scorer never saw the task (outlined)")
@@ -372,6 +444,7 @@ def report(res_dir: Path, bench=None):
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     cells = _load(res_dir / "glue")
+    L = labels_for(res_dir)
     tasks = [t for t in TASKS if any(c["task"] == t for c in cells)]
     main = [c for c in cells if c["ratio"] in (0.0, 0.5)]
     by = lambda t, m, key="main", cs=main: [c[key] for c in cs if c["task"] == t and c["method"] == m and key in c]
@@ -386,23 +459,24 @@ def report(res_dir: Path, bench=None):
              "(CoLA: Matthews corr.; SST-2, RTE: accuracy; MRPC: mean of accuracy and F1; STS-B: mean of Pearson and "
              "Spearman), as mean ± standard deviation over seeds (number of seeds in brackets).", ""]
     if main:
-        quiet = [c for c in main if timing_ok(c)]
-        ref_t = {t: statistics.mean(by(t, "unpruned", "train_seconds", quiet)) for t in tasks if by(t, "unpruned", "train_seconds", quiet)}
+        timing_refs = [c for c in main + _load(res_dir / "timing_ref" / "glue") if c["method"] == "unpruned"]
         head = ["method", *[get_task(t).folder for t in tasks], "average", "fine-tuning time", "inference speed"]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" + "---:|" * (len(head) - 1)]
         for m in methods:
             per = [by(t, m) for t in tasks]
             avg = f"{100 * statistics.mean(statistics.mean(x) for x in per):.1f}" if all(per) else "-"
             if all(per) and len(tasks) < len(TASKS): avg += " (partial)"
-            rt = [statistics.mean(by(t, m, "train_seconds", quiet)) / ref_t[t] for t in tasks if by(t, m, "train_seconds", quiet) and t in ref_t]
+            rt = [statistics.mean(v) for v in time_ratios([c for c in main if c["method"] == m], timing_refs).values()]
             rq = [statistics.mean(by(t, m, "inference_speedup")) for t in tasks if by(t, m)]
-            lines.append("| " + " | ".join([LABELS[m], *[_cell_text(x) for x in per], avg,
+            lines.append("| " + " | ".join([L[m], *[_cell_text(x) for x in per], avg,
                                             f"{statistics.mean(rt):.2f}x" if rt else "-",
                                             f"{statistics.mean(rq):.2f}x" if rq else "-"]) + " |")
-        lines += ["", "Fine-tuning time: wall time relative to the unpruned model on the same task, averaged over the tasks "
-                  "where both have a run that had the CPU to itself (a 1-minute load average at most 0.5 above its thread "
-                  "count at the start and at the end; runs that shared the CPU with other work keep their scores but not "
-                  "their timings). "
+        lines += ["", "Fine-tuning time: each run's wall time over that of the unpruned model on the same task *in the same "
+                  "environment* (the same torch and transformers versions, thread count and CPU), averaged over runs and "
+                  "then over tasks; only runs that had the CPU to itself count (a 1-minute load average at most 0.5 above "
+                  "its thread count at the start and at the end; runs that shared the CPU with other work keep their scores "
+                  "but not their timings). Wall times from different machines or library versions are never compared: "
+                  "see \"Environments\" below. "
                   "Inference speed: throughput relative to the full MiniLM at batch 32 x 128 tokens, the two models timed "
                   "in turns in the same process, which keeps the ratio fair under load." + _self_timing_note(main), "", "![GLUE dev results](glue_table.png)", "", "### Every metric", "",
                   "| task | method | metric | value |", "|---|---|---|---:|"]
@@ -410,22 +484,23 @@ def report(res_dir: Path, bench=None):
             for m in methods:
                 cs = [c for c in main if c["task"] == t and c["method"] == m]
                 for k in (cs[0]["metrics"] if cs else {}):
-                    if k != "main": lines.append(f"| {get_task(t).folder} | {LABELS[m]} | {k} | {_cell_text([c['metrics'][k] for c in cs])} |")
+                    if k != "main": lines.append(f"| {get_task(t).folder} | {L[m]} | {k} | {_cell_text([c['metrics'][k] for c in cs])} |")
         sc = _load(res_dir / "glue" / "scores")
         if sc:
             lines += ["", "### Cost of choosing the heads (seconds, once per task)", "", "| task | method | seconds |", "|---|---|---:|"]
             for s in sc:
                 extra = f" (of which {s['finetune_seconds']:.0f} s fine-tuning the full model for 1 epoch)" if s.get("finetune_seconds") else ""
-                lines.append(f"| {get_task(s['task']).folder} | {LABELS[s['method']]}{' seed ' + str(s['seed']) if s['method'] == 'random' else ''} | {s['score_seconds']:.1f}{extra} |")
+                lines.append(f"| {get_task(s['task']).folder} | {L[s['method']]}{' seed ' + str(s['seed']) if s['method'] == 'random' else ''} | {s['score_seconds']:.1f}{extra} |")
         fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(tasks) + 2), 4))
         w = 0.8 / max(1, len(methods))
         for i, m in enumerate(methods):
             ys = [_ms([100 * x for x in by(t, m)]) if by(t, m) else (math.nan, 0) for t in tasks]
-            ax.bar([j + i * w for j in range(len(tasks))], [y[0] for y in ys], w, yerr=[y[1] for y in ys], label=LABELS[m], capsize=2)
+            ax.bar([j + i * w for j in range(len(tasks))], [y[0] for y in ys], w, yerr=[y[1] for y in ys], label=L[m], capsize=2)
         ax.set_xticks([j + w * (len(methods) - 1) / 2 for j in range(len(tasks))], [get_task(t).folder for t in tasks])
         ax.set_ylabel("GLUE dev score x 100"); ax.set_title("MiniLM, 50% of heads per layer removed before fine-tuning")
         ax.legend(fontsize=7, ncol=2); atomic_save(fig, res_dir / "glue_table.png"); plt.close(fig)
-    if any(c["method"] == "smp_heldout" for c in main): lines += held_out_section(main, res_dir, plt)
+    if main: lines += environments_section(main, _load(res_dir / "timing_ref" / "glue"), L)
+    if any(c["method"] == "smp_heldout" for c in main): lines += held_out_section(main, res_dir, plt, L)
     sweep = [c for c in cells if c["task"] == SWEEP_TASK and c["method"] in (*SWEEP_METHODS, "unpruned")]
     if any(c["ratio"] not in (0.0, 0.5) for c in sweep):
         lines += ["", f"## Ratio sweep on {get_task(SWEEP_TASK).folder}", "", "| method | " +
@@ -435,9 +510,9 @@ def report(res_dir: Path, bench=None):
         if u: ax.axhline(100 * statistics.mean(u), color="gray", ls="--", label=f"unpruned ({len(u)} seed{'s' if len(u) > 1 else ''})")
         for m in SWEEP_METHODS:
             vals = [[c["main"] for c in sweep if c["method"] == m and c["ratio"] == r] for r in SWEEP_RATIOS]
-            lines.append(f"| {LABELS[m]} | " + " | ".join(_cell_text(v) for v in vals) + " |")
+            lines.append(f"| {L[m]} | " + " | ".join(_cell_text(v) for v in vals) + " |")
             pts = [(100 * r, *_ms([100 * x for x in v])) for r, v in zip(SWEEP_RATIOS, vals) if v]
-            if pts: ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[p[2] for p in pts], marker="o", capsize=3, label=LABELS[m])
+            if pts: ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[p[2] for p in pts], marker="o", capsize=3, label=L[m])
         if u: lines.append(f"| unpruned | {_cell_text(u)} (no heads pruned) | | |")
         ax.set_xlabel("% of heads removed in every layer"); ax.set_ylabel(f"{get_task(SWEEP_TASK).folder} dev score x 100")
         ax.legend(fontsize=8); atomic_save(fig, res_dir / "glue_sweep.png"); plt.close(fig)
@@ -452,11 +527,11 @@ def report(res_dir: Path, bench=None):
         ms = [m for m in METHODS if any(r["method"] == m for r in rep)]
         for m in ms:
             rs = [r for r in rep if r["method"] == m]
-            lines.append(f"| {LABELS[m]} | {_cell_text([r['spearman'] for r in rs])} | {_cell_text([r['pearson'] for r in rs])} |")
+            lines.append(f"| {L[m]} | {_cell_text([r['spearman'] for r in rs])} | {_cell_text([r['pearson'] for r in rs])} |")
         fig, ax = plt.subplots(figsize=(6, 3.5))
         st = [_ms([100 * r["spearman"] for r in rep if r["method"] == m]) for m in ms]
         ax.bar(range(len(ms)), [s[0] for s in st], yerr=[s[1] for s in st], capsize=3)
-        ax.set_xticks(range(len(ms)), [LABELS[m] for m in ms], rotation=30, ha="right", fontsize=8)
+        ax.set_xticks(range(len(ms)), [L[m] for m in ms], rotation=30, ha="right", fontsize=8)
         ax.set_ylabel("STS-B dev Spearman x 100"); ax.set_title("Mean-pooled embeddings, no fine-tuning")
         atomic_save(fig, res_dir / "glue_repr.png"); plt.close(fig)
         lines += ["", "![representation quality](glue_repr.png)"]

@@ -50,7 +50,7 @@ labels used while training the pruner only; pruning a task stays one label-free 
 - lr 0.1 (5x the authors' 2e-2): 450 steps instead of 6000-8000, with clipping at 1.0 bounding each update.
   (The authors: batch 60 x 8, 6000-8000 steps, lr 2e-2, on GPUs.)
 """
-import argparse, json, os, sys, time
+import argparse, json, math, os, sys, time
 from pathlib import Path
 
 import torch
@@ -114,7 +114,7 @@ def run_importance(a, model, tok, texts):
     fit_tasks = [t for t in IMPORTANCE_TASKS if t != a.held_out]  # --held-out: the paper's setting, a task never seen
     t0, runs, extra = time.perf_counter(), {s: {} for s in seeds}, {t: {} for t in fit_tasks}
     glue_cache = Path(a.importance_from_glue) if a.importance_from_glue else None
-    epochs = a.importance_epochs or IMPORTANCE["epochs"]
+    epochs = IMPORTANCE["epochs"] if a.importance_epochs is None else a.importance_epochs
     kw = dict(train_rows=IMPORTANCE["finetune_rows"], score_rows=IMPORTANCE["score_rows"], epochs=epochs,
               batch_size=IMPORTANCE["batch_size"], lr=IMPORTANCE["lr"], progress=False)
     if glue_cache is not None and epochs != GLUE_IMPORTANCE_EPOCHS:
@@ -176,7 +176,9 @@ def main():
         except ValueError as e: sys.exit(f"--fit: {e}")
     if a.held_out and Path(a.out).resolve() == (ROOT / "smp_nb" / "assets").resolve():
         sys.exit("--held-out pruners are experiments, not the packaged one: give them an --out of their own.")
-    if (a.importance_seeds or a.held_out or a.importance_epochs) and a.method != "importance":
+    if a.importance_epochs is not None and not (0 < a.importance_epochs < math.inf):
+        sys.exit(f"--importance-epochs must be a positive number of epochs (3 is the packaged recipe, 1 the one before), not {a.importance_epochs:g}.")
+    if (a.importance_seeds or a.held_out or a.importance_epochs is not None) and a.method != "importance":
         sys.exit("--importance-seeds, --importance-epochs and --held-out shape the gradient-importance fit: they work with --method importance only.")
     if a.importance_from and a.method != "secant":
         sys.exit("--importance-from refits a scorer from secant importances: it works with --method secant only.")
