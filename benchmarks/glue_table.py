@@ -333,14 +333,18 @@ def timing_ok(c):
 
 ENV_KEYS = ("device", "threads", "torch", "transformers")
 
+def env_key(c):
+    "A run's environment without its CPU: (device, threads, torch, transformers)."
+    return tuple(c.get(k) for k in ENV_KEYS)
+
 def same_env(a, b):
     "Were runs `a` and `b` made where wall times compare: same device, thread count, library versions and (where both record it) CPU?"
-    return (all(a.get(k) == b.get(k) for k in ENV_KEYS)
-            and (a.get("cpu") is None or b.get("cpu") is None or a["cpu"] == b["cpu"]))
+    return env_key(a) == env_key(b) and (a.get("cpu") is None or b.get("cpu") is None or a["cpu"] == b["cpu"])
 
-def env_text(c):
-    "A run's environment, in words."
-    return f"{c.get('device')}, torch {c.get('torch')}, transformers {c.get('transformers')}, {c.get('threads')} threads"
+def env_text(key):
+    "An `env_key`, in words."
+    device, threads, torch_v, transformers_v = key
+    return f"{device}, torch {torch_v}, transformers {transformers_v}, {threads} threads"
 
 def time_ratios(runs, refs):
     """Each quiet run's fine-tuning wall time over the mean of the quiet unpruned `refs` of its task made in the same
@@ -377,17 +381,16 @@ def labels_for(res_dir: Path) -> dict:
 def environments_section(main, refs, L=LABELS) -> list:
     """Where the runs were made, and the unpruned reruns (`timing_ref/glue/`) that give later environments a time
     reference: their scores against the table's run with the same seed, and their wall times against it."""
-    key = lambda c: tuple(c.get(k) for k in ENV_KEYS)
-    envs = list(dict.fromkeys(key(c) for c in main + refs))
+    envs = list(dict.fromkeys(env_key(c) for c in main + refs))
     lines = ["", "### Environments", "",
              "The runs were made in these environments; the fine-tuning-time column compares wall times only within one.", "",
              "| environment | CPU | runs in the table | methods | unpruned time references |", "|---|---|---:|---|---:|"]
     for e in envs:
-        mine = [c for c in main if key(c) == e]
+        mine = [c for c in main if env_key(c) == e]
         ms = sorted({c["method"] for c in mine}, key=METHODS.index)
-        nref = sum(1 for c in main + refs if c["method"] == "unpruned" and key(c) == e)
-        cpus = sorted({c["cpu"] for c in mine + refs if key(c) == e and c.get("cpu")})
-        lines.append(f"| {env_text(dict(zip(ENV_KEYS, e)))} | {', '.join(cpus) or 'not recorded'} | {len(mine)} | "
+        nref = sum(1 for c in main + refs if c["method"] == "unpruned" and env_key(c) == e)
+        cpus = sorted({c["cpu"] for c in mine + refs if env_key(c) == e and c.get("cpu")})
+        lines.append(f"| {env_text(e)} | {', '.join(cpus) or 'not recorded'} | {len(mine)} | "
                      f"{', '.join(L[m] for m in ms) or '-'} | {nref} |")
     pairs = [(r, o) for r in refs for o in main if o["method"] == "unpruned" and (o["task"], o["seed"]) == (r["task"], r["seed"])]
     if pairs:

@@ -50,13 +50,14 @@ labels used while training the pruner only; pruning a task stays one label-free 
 - lr 0.1 (5x the authors' 2e-2): 450 steps instead of 6000-8000, with clipping at 1.0 bounding each update.
   (The authors: batch 60 x 8, 6000-8000 steps, lr 2e-2, on GPUs.)
 """
-import argparse, json, math, os, sys, time
+import argparse, json, os, sys, time
 from pathlib import Path
 
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from smp_nb.checks import check_number
 from smp_nb.data import get_task
 from smp_nb.gating import fit_canvas
 from smp_nb.meta import meta_train, train_texts, plot_history, secant_importance, fit_scorer
@@ -176,8 +177,8 @@ def main():
         except ValueError as e: sys.exit(f"--fit: {e}")
     if a.held_out and Path(a.out).resolve() == (ROOT / "smp_nb" / "assets").resolve():
         sys.exit("--held-out pruners are experiments, not the packaged one: give them an --out of their own.")
-    if a.importance_epochs is not None and not (0 < a.importance_epochs < math.inf):
-        sys.exit(f"--importance-epochs must be a positive number of epochs (3 is the packaged recipe, 1 the one before), not {a.importance_epochs:g}.")
+    try: check_number("--importance-epochs", a.importance_epochs, low=0, low_open=True, optional=True)
+    except ValueError as e: sys.exit(f"{e} 3 is the packaged recipe, 1 the one before.")
     if (a.importance_seeds or a.held_out or a.importance_epochs is not None) and a.method != "importance":
         sys.exit("--importance-seeds, --importance-epochs and --held-out shape the gradient-importance fit: they work with --method importance only.")
     if a.importance_from and a.method != "secant":
