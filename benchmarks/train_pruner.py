@@ -23,6 +23,9 @@ labels used while training the pruner only; pruning a task stays one label-free 
   scored rows) and fits the average of each task's readings, each standardised within its layers (`mean_importance`).
   Seed 0 comes from the GLUE table's cache with `--importance-from-glue`; the other seeds' readings are cached in
   benchmarks/results/importance_seeds/s<N>/<task>.json (committed: an interrupted run resumes task by task).
+- `--fit-seeds 0,1,2` fits the scorer once per seed and saves the three as one pruner whose scores are their mean
+  (`fit_ensemble`, `ScorerEnsemble`): the recipe without its fit-seed draw. Each fit is kept in OUT/fits/ as it
+  finishes, so an interrupted run resumes fit by fit (about 4 min a fit).
 - `--held-out TASK` fits on the other four tasks only: the paper's setting, a pruner that never saw TASK.
   benchmarks/results/importance_epochs3/fit/ holds the packaged scorer and the five held-out ones under the names
   glue_table.py reads (importance_scorer__<tasks>.safetensors).
@@ -60,7 +63,7 @@ sys.path.insert(0, str(ROOT))
 from smp_nb.checks import check_number
 from smp_nb.data import get_task
 from smp_nb.gating import fit_canvas
-from smp_nb.meta import meta_train, train_texts, plot_history, secant_importance, fit_scorer
+from smp_nb.meta import meta_train, train_texts, plot_history, secant_importance, fit_scorer, fit_ensemble
 from smp_nb.models import atomic_write
 from smp_nb.models import load_encoder, OFFLINE_ENCODER
 from smp_nb.scorer import save_scorer
@@ -143,11 +146,12 @@ def run_importance(a, model, tok, texts):
             print(f"importance of {get_task(t).folder}, seed {s}: {extra[t][str(s)]}", flush=True)
     imp = {t: mean_importance([runs[s][t] for s in seeds]) if len(seeds) > 1 else runs[seeds[0]][t] for t in fit_tasks}
     texts = {t: texts[t] for t in fit_tasks}
-    res = fit_scorer(model, tok, texts, imp, steps=S["steps"], lr=S["lr"], examples=S["examples"], layers=S["layers"],
-                     fit=S["fit"], max_length=S["max_length"], seed=S["seed"])
+    fit_seeds = parse_seeds(a.fit_seeds, S["seed"])
+    res = fit_ensemble(model, tok, texts, imp, seeds=fit_seeds, cache_dir=Path(a.out) / "fits" if len(fit_seeds) > 1 else None,
+                       steps=S["steps"], lr=S["lr"], examples=S["examples"], layers=S["layers"], fit=S["fit"], max_length=S["max_length"])
     card = dict(method="importance", objective="importance", **{k: S[k] for k in ("steps", "lr", "examples", "layers", "fit", "seed", "max_length")},
                 finetune=dict(IMPORTANCE, epochs=epochs), importance_runs=extra, fit_seconds=round(res.seconds, 1),
-                wall_seconds=round(time.perf_counter() - t0, 1), fit_order=fit_tasks,
+                wall_seconds=round(time.perf_counter() - t0, 1), fit_order=fit_tasks, fit_seeds=fit_seeds,
                 importance={t: [[round(x, 6) for x in r] for r in v.tolist()] for t, v in imp.items()}, importance_seeds=seeds, held_out=a.held_out,
                 **({} if len(seeds) == 1 else dict(importance_per_seed={t: {str(s): [[round(x, 6) for x in r] for r in runs[s][t].tolist()]
                                                                           for s in seeds} for t in fit_tasks})))
@@ -160,6 +164,7 @@ def main():
     ap.add_argument("--importance-from-glue", help="importance: read the importances from the GLUE table's cache (DIR/<task>__importance__s0.json)")
     ap.add_argument("--importance-seeds", help="importance: fine-tuning seeds whose importances are averaged per task, e.g. 0,1,2 (default: 0)")
     ap.add_argument("--importance-epochs", type=float, help="importance: epochs of fine-tuning before the gradients are read (default: 3; 1: the recipe packaged before)")
+    ap.add_argument("--fit-seeds", help="importance: fit once per seed, e.g. 0,1,2, and save the fits as one averaged pruner (ScorerEnsemble); each fit is kept in OUT/fits/ and reused (default: --seed alone)")
     ap.add_argument("--held-out", choices=IMPORTANCE_TASKS, help="importance: fit on the other four tasks only (a pruner that never saw this one)")
     ap.add_argument("--steps", type=int); ap.add_argument("--lr", type=float); ap.add_argument("--seed", type=int)
     ap.add_argument("--fit", help="pad, stretch or stretchN (see fit_maps); secant default stretch48, meta default pad")
@@ -179,8 +184,12 @@ def main():
         sys.exit("--held-out pruners are experiments, not the packaged one: give them an --out of their own.")
     try: check_number("--importance-epochs", a.importance_epochs, low=0, low_open=True, optional=True)
     except ValueError as e: sys.exit(f"{e} 3 is the packaged recipe, 1 the one before.")
-    if (a.importance_seeds or a.held_out or a.importance_epochs is not None) and a.method != "importance":
-        sys.exit("--importance-seeds, --importance-epochs and --held-out shape the gradient-importance fit: they work with --method importance only.")
+    if (a.importance_seeds or a.held_out or a.fit_seeds or a.importance_epochs is not None) and a.method != "importance":
+        sys.exit("--importance-seeds, --importance-epochs, --fit-seeds and --held-out shape the gradient-importance fit: they work with --method importance only.")
+    from smp_nb.meta import parse_seeds
+    for flag, spec in (("--fit-seeds", a.fit_seeds), ("--importance-seeds", a.importance_seeds)):
+        try: parse_seeds(spec, 0, flag)
+        except ValueError as e: sys.exit(str(e))
     if a.importance_from and a.method != "secant":
         sys.exit("--importance-from refits a scorer from secant importances: it works with --method secant only.")
     if not Path(a.glue).exists(): sys.exit(f"GLUE data not found at {a.glue}: pass --glue DIR (GLUE TSV layout).")

@@ -122,7 +122,7 @@ def importance_scores(model:nn.Module, # a fine-tuned model for sequence classif
 def smp_scores(model:nn.Module, # an unpruned encoder of a supported family
                tokenizer, # its tokenizer
                texts:list, # the task's unlabeled inputs: strings, or `(first, second)` pairs
-               pruner=None, # `None` (the packaged pruner), the path of a pruner file, or a `HeadScorer`
+               pruner=None, # `None` (the packaged pruner), the path of a pruner file, a `HeadScorer` or a `ScorerEnsemble`
                **kwargs # passed to `score_heads` (`batch_size`, `max_length`, `pair`, `device`, `progress`)
               ) -> torch.Tensor:
     "SMP's head scores (the meta-learned pruner on the task's unlabeled inputs): `score_heads`, for side-by-side use."

@@ -100,7 +100,7 @@ def prune_to_folder(out:str|Path, # output folder
                     texts:list|None=None, # the task's inputs; `None`: `SAMPLE_SENTENCES`
                     ratio:float=0.5, # fraction of heads pruned
                     per_layer:bool=True, # same budget in every layer, or one global budget
-                    pruner=None, # pruner path, "importance" or "similarity" (the packaged ones), or a `HeadScorer`; `None`: the packaged default
+                    pruner=None, # pruner path, "importance" or "similarity" (the packaged ones), a `HeadScorer` or a `ScorerEnsemble`; `None`: the packaged default
                     device:str|None=None, # e.g. "cuda"; default: the CPU
                     batch_size:int=32, # inputs per scoring pass
                     max_length:int=128, # tokens of each input the pruner reads (up to the model's context, e.g. 2048 for ModernBERT)

@@ -6,6 +6,7 @@ Docs: https://smp-nb.github.io/smp-nb/meta.html.md"""
 
 # %% ../nbs/06_meta.ipynb #8059f9b0
 from __future__ import annotations
+import inspect
 import json
 import math
 import os
@@ -27,14 +28,14 @@ from .models import atomic_write, head_grid, load_encoder
 from .checks import check_choice, check_device, check_number, check_out, command_errors
 from .represent import SOFTMAX_MODES, repr_dropout_mask, sentence_repr, similarity_loss
 from .sampling import sample_head_mask, sample_topk, topk_mask
-from .scorer import HeadScorer, head_scores, save_scorer
+from .scorer import HeadScorer, ScorerEnsemble, head_scores, load_scorer, save_scorer
 
 # %% auto #0
 __all__ = ['ESTIMATORS', 'OBJECTIVES', 'task_mode', 'smp_loss', 'micro_seed', 'default_accelerator', 'save_checkpoint',
            'latest_checkpoint', 'load_checkpoint', 'MetaResult', 'run_settings', 'check_resume', 'meta_train',
            'plot_history', 'mask_similarity_loss', 'train_texts', 'parse_rows', 'parse_seeds', 'smp_train',
-           'secant_regression', 'secant_importance', 'importance_targets', 'fit_scorer', 'mean_importance',
-           'label_importance']
+           'secant_regression', 'secant_importance', 'importance_targets', 'fit_scorer', 'fit_ensemble',
+           'mean_importance', 'label_importance']
 
 # %% ../nbs/06_meta.ipynb #4c35ee40
 ESTIMATORS = ("straight-through", "score-function")
@@ -412,14 +413,15 @@ def parse_rows(spec:str|None, # "8000" (every task), "sst2=8000,cola=4000" (thos
     return out
 
 def parse_seeds(spec:str|None, # "0,1,2", or None
-                default:int # the seed used when spec is None
+                default:int, # the seed used when spec is None
+                flag:str="--importance-seeds" # the option's name, for the error
                ) -> list:
-    "Seeds for `--importance-seeds`: a list of different non-negative integers."
+    "Seeds for `--importance-seeds` or `--fit-seeds`: a list of different non-negative integers."
     if spec is None or str(spec).strip() == "": return [default]
     try: seeds = [int(x) for x in str(spec).split(",") if x.strip()]
     except ValueError: seeds = []
     if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
-        raise ValueError(f"--importance-seeds must list different non-negative integers, e.g. 0,1,2; got {spec!r}.")
+        raise ValueError(f"{flag} must list different non-negative integers, e.g. 0,1,2; got {spec!r}.")
     return seeds
 
 @call_parse
@@ -448,6 +450,7 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
               score_rows:int=2000, # importance: training rows whose gradients give the importance
               importance_seeds:str=None, # importance: fine-tuning seeds whose importances are averaged, e.g. "0,1,2" (default: --seed alone)
               importance_epochs:float=None, # importance: epochs of fine-tuning before the gradients are read (default: 3)
+              fit_seeds:str=None, # importance: fit once per seed and save the fits as one averaged pruner, e.g. "0,1,2" (default: --seed alone)
               device:str=None, # importance: where to fine-tune, cpu or cuda (default: a GPU when there is one)
               no_progress:bool=False # hide the progress bars
              ):
@@ -475,7 +478,8 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
         check_number("--score-rows", score_rows, low=2, integer=True)
         imp_seeds = parse_seeds(importance_seeds, seed)
         check_number("--importance-epochs", importance_epochs, low=0, low_open=True, optional=True)
-        for opt, val in (("--importance-seeds", importance_seeds), ("--importance-epochs", importance_epochs)):
+        f_seeds = parse_seeds(fit_seeds, seed, "--fit-seeds")
+        for opt, val in (("--importance-seeds", importance_seeds), ("--importance-epochs", importance_epochs), ("--fit-seeds", fit_seeds)):
             if objective == "similarity" and val is not None:
                 raise ValueError(f"{opt} sets the fine-tuning runs whose importances --objective importance reads; "
                                  "the similarity objective fine-tunes nothing. Drop it, or pass --objective importance.")
@@ -491,9 +495,9 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
             raise ValueError("--finetune-rows sets how much labelled data --objective importance fine-tunes on; "
                              "the similarity objective uses no labels. Drop it, or pass --objective importance.")
         outp = check_out("--out", out)
-        ckpts, imps = outp / "checkpoints", outp / "importance"
+        ckpts, imps, fits = outp / "checkpoints", outp / "importance", outp / "fits"
         last = latest_checkpoint(ckpts) if ckpts.is_dir() else None
-        if not resume and ((ckpts.is_dir() and any(ckpts.glob("step-*.json"))) or (imps.is_dir() and any(imps.rglob("*.json")))):
+        if not resume and ((ckpts.is_dir() and any(ckpts.glob("step-*.json"))) or (imps.is_dir() and any(imps.rglob("*.json"))) or (fits.is_dir() and any(fits.glob("*.safetensors")))):
             raise FileExistsError(f"--out {out} already holds a training run: pass --resume to continue it, "
                                   "or choose another --out.")
         texts = train_texts(names, data_dir, max_rows=max_rows, seed=seed)
@@ -525,12 +529,12 @@ def smp_train(model:str=None, # encoder: Hub name or folder (default: the offlin
         imp = label_importance(model, names, data_dir, train_rows=rows, score_rows=score_rows, epochs=epochs, max_length=max_length,
                                seed=imp_seeds, device=device, cache_dir=imps, progress=not no_progress)
         layers = min(3, head_grid(enc)[0])
-        res = fit_scorer(enc, tok, texts, {t: imp[t]["importance"] for t in names}, steps=steps, lr=lr, fit=fit,
-                         layers=layers, max_length=max_length, seed=seed, progress=not no_progress)
+        res = fit_ensemble(enc, tok, texts, {t: imp[t]["importance"] for t in names}, seeds=f_seeds, cache_dir=fits, steps=steps,
+                           lr=lr, fit=fit, layers=layers, max_length=max_length, progress=not no_progress)
         card = dict(common, examples=16, layers=layers, finetune={t: {k: v for k, v in imp[t].items() if k not in ("importance", "per_seed")} for t in names},
                     fit_seconds=round(res.seconds, 1), final_losses=res.task_losses(last=max(1, steps // 10)),
                     importance={t: [[round(x, 6) for x in r] for r in imp[t]["importance"].tolist()] for t in names},
-                    importance_seeds=imp_seeds, **({} if len(imp_seeds) == 1 else dict(importance_per_seed={
+                    importance_seeds=imp_seeds, fit_seeds=f_seeds, **({} if len(imp_seeds) == 1 else dict(importance_per_seed={
                         t: {str(s): [[round(x, 6) for x in r] for r in v] for s, v in imp[t]["per_seed"].items()} for t in names})))
         ylabel = "fit loss (squared error)"
     if not main: return
@@ -650,6 +654,50 @@ def fit_scorer(model, tokenizer, # the frozen encoder and its tokenizer
         history.append(dict(step=step + 1, task=t, loss=loss.item()))
         bar.set_postfix(loss=f"{loss.item():.4f}")
     return MetaResult(scorer.eval(), history, 0, steps, time.perf_counter() - t0)
+
+# %% ../nbs/06_meta.ipynb #c5f4c74f
+def _fit_key(texts:dict, importance:dict, seed:int, settings:dict) -> dict:
+    "What a fit depends on, as JSON would read it back: the settings, the seed, the tasks and their importances (to 6 decimals)."
+    return json.loads(json.dumps(dict(settings, seed=seed, tasks=list(texts), inputs={t: len(v) for t, v in texts.items()},
+                                      importance={t: [[round(x, 6) for x in r] for r in importance[t].tolist()] for t in texts})))
+
+def fit_ensemble(model, tokenizer, # the frozen encoder and its tokenizer
+                 texts:dict, # task name -> inputs whose maps the scorers read (as for `fit_scorer`)
+                 importance:dict, # task name -> `[layers, heads]` importances (as for `fit_scorer`)
+                 seeds:list=(0, 1, 2), # one fit per seed; one seed gives a plain `HeadScorer`
+                 cache_dir:str|Path|None=None, # keep each fit here (`seed<N>.safetensors` and its history) and reuse it when its settings match
+                 progress:bool=True, # show progress bars
+                 **kwargs # the rest of `fit_scorer`'s settings: steps, lr, examples, layers, fit, max_length, clip
+                ) -> MetaResult:
+    "Fit a scorer per seed (`fit_scorer`) and return them as one `ScorerEnsemble`, with the members' mean loss per step."
+    seeds = [int(s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds): raise ValueError(f"seeds: give one or more different seeds, e.g. [0, 1, 2]; got {seeds!r}.")
+    params = inspect.signature(fit_scorer).parameters
+    unknown = sorted(set(kwargs) - {k for k in params if k not in ("model", "tokenizer", "texts", "importance", "seed", "progress", "scorer")})
+    if unknown: raise TypeError(f"fit_ensemble: unknown fit settings {unknown}; it passes steps, lr, examples, layers, fit, max_length and clip to fit_scorer.")
+    settings = {k: kwargs.get(k, params[k].default) for k in ("steps", "lr", "examples", "layers", "fit", "max_length", "clip")}
+    members, hists, seconds = [], [], 0.0
+    for s in seeds:
+        key = _fit_key(texts, importance, s, settings)
+        path = Path(cache_dir) / f"seed{s}.safetensors" if cache_dir is not None else None
+        if path is not None and path.is_file():
+            scorer = load_scorer(path)
+            if scorer.card.get("fit_key") != key:
+                raise ValueError(f"{path} was fitted with other settings, tasks or importances than this call's: "
+                                 f"use another cache_dir, or remove {path} to fit it again.")
+            hist, secs = json.loads(path.with_name(f"seed{s}-history.json").read_text()), scorer.card["seconds"]
+        else:
+            res = fit_scorer(model, tokenizer, texts, importance, seed=s, progress=progress, **settings)
+            scorer, hist, secs = res.scorer, res.history, res.seconds
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(path.with_name(f"seed{s}-history.json"), lambda p: Path(p).write_text(json.dumps(hist)))
+                save_scorer(scorer, path, fit_key=key, seconds=round(secs, 1))  # written last: its presence means the fit is done
+        members.append(scorer); hists.append(hist); seconds += secs
+    history = [dict(step=rows[0]["step"], task=rows[0]["task"], loss=sum(r["loss"] for r in rows) / len(rows),
+                    losses=[r["loss"] for r in rows]) for rows in zip(*hists)]
+    scorer = members[0] if len(members) == 1 else ScorerEnsemble(members).eval()
+    return MetaResult(scorer, history, 0, settings["steps"], seconds)
 
 # %% ../nbs/06_meta.ipynb #7f53d4e0
 def mean_importance(runs:list # `[layers, heads]` importances of one task, e.g. from fine-tuning seeds

@@ -22,7 +22,7 @@ from .models import adapter_for, atomic_write, attention_kernel, attention_layer
 from .files import new_dir
 from .stock import make_loadable, stock_config
 from .gating import attention_maps, fit_canvas, fit_maps
-from .scorer import MAP_SIZE, HeadScorer, head_scores, load_pruner
+from .scorer import MAP_SIZE, HeadScorer, ScorerEnsemble, head_scores, load_pruner
 from .data import encode_texts, text_batches
 
 # %% auto #0
@@ -30,11 +30,11 @@ __all__ = ['score_heads', 'kept_heads', 'prune_heads', 'write_pruned', 'save_pru
            'save_mask', 'load_mask', 'macs_per_token', 'PruneReport', 'prune_report']
 
 # %% ../nbs/07_prune.ipynb #12d70a1f
-def _as_pruner(pruner) -> HeadScorer:
-    "A `HeadScorer` from `None` (the packaged pruner), a path to a pruner file, or a `HeadScorer`."
+def _as_pruner(pruner) -> HeadScorer|ScorerEnsemble:
+    "A scorer from `None` (the packaged pruner), a path to a pruner file, a `HeadScorer` or a `ScorerEnsemble`."
     if pruner is None or isinstance(pruner, (str, Path)): return load_pruner(pruner)
-    if isinstance(pruner, HeadScorer): return pruner
-    raise TypeError(f"pruner must be None (the packaged pruner), the path of a pruner file, or a HeadScorer; "
+    if isinstance(pruner, (HeadScorer, ScorerEnsemble)): return pruner
+    raise TypeError(f"pruner must be None (the packaged pruner), the path of a pruner file, a HeadScorer or a ScorerEnsemble; "
                     f"got a {type(pruner).__name__}.")
 
 def _texts_are_pairs(texts:list) -> bool:
@@ -44,7 +44,7 @@ def _texts_are_pairs(texts:list) -> bool:
     raise ValueError("texts must be a list of strings or a list of (first, second) string pairs, not a mixture.")
 
 # %% ../nbs/07_prune.ipynb #24ba3455
-def _canvas(scorer:HeadScorer):
+def _canvas(scorer:HeadScorer|ScorerEnsemble):
     "What the scorer reads of one input's maps, made before the next input's: stretched to its corner, or its first 128 tokens."
     canvas = fit_canvas(scorer.fit, MAP_SIZE)
     if canvas is None: return lambda m: m[..., :MAP_SIZE, :MAP_SIZE]   # "pad": the scorer crops longer maps to this corner itself
@@ -53,7 +53,7 @@ def _canvas(scorer:HeadScorer):
 def score_heads(model:nn.Module, # an unpruned encoder of a supported family
                 tokenizer, # its tokenizer
                 texts:list, # the task's unlabeled inputs: strings, or `(first, second)` pairs
-                pruner=None, # `None` (the packaged pruner), the path of a pruner file (`.safetensors`, or the authors' `.bin`), or a `HeadScorer`
+                pruner=None, # `None` (the packaged pruner), the path of a pruner file (`.safetensors`, or the authors' `.bin`), a `HeadScorer` or a `ScorerEnsemble`
                 pair:bool|None=None, # use the sentence-pair channel (0) or the single-sentence one (1); `None`: from `texts`
                 batch_size:int=32, # inputs per forward pass
                 max_length:int=128, # tokens kept per input; longer than 128, each map is fitted to the scorer's canvas as it is made (see below)

@@ -22,7 +22,7 @@ from .models import atomic_write
 
 # %% auto #0
 __all__ = ['MAP_SIZE', 'TASK_CHANNELS', 'PACKAGED_PRUNER', 'PACKAGED_PRUNERS', 'HeadScorer', 'load_official', 'head_scores',
-           'card_path', 'save_scorer', 'load_scorer', 'load_pruner']
+           'ScorerEnsemble', 'card_path', 'save_scorer', 'load_scorer', 'load_pruner']
 
 # %% ../nbs/04_scorer.ipynb #8b9654af
 MAP_SIZE = 128
@@ -157,19 +157,48 @@ def head_scores(scorer:HeadScorer, # the pruner
     out = torch.cat([scorer.score_maps(flat[i:i + chunk])[:, channel] for i in range(0, len(flat), chunk)])
     return out.view(L, B, H).mean(1)
 
+# %% ../nbs/04_scorer.ipynb #66be7e01
+class ScorerEnsemble(nn.Module):
+    "Several `HeadScorer`s read as one pruner: a map's scores are the mean of the members' scores."
+    def __init__(self, members:list # `HeadScorer`s of one width (`ndf`) and one map fitting (`fit`), e.g. fits with different seeds
+                ):
+        super().__init__()
+        members = list(members)
+        if not members: raise ValueError("ScorerEnsemble needs at least one HeadScorer; got an empty list.")
+        bad = sorted({type(m).__name__ for m in members if not isinstance(m, HeadScorer)})
+        if bad: raise TypeError(f"ScorerEnsemble members must be HeadScorers; got {', '.join(bad)}.")
+        kinds = sorted({(m.ndf, m.fit) for m in members})
+        if len(kinds) > 1:
+            raise ValueError(f"ScorerEnsemble members must share one ndf and one map fitting; got (ndf, fit) = {kinds}.")
+        self.members = nn.ModuleList(members)
+        self.ndf, self.fit = kinds[0]
+
+    def forward(self, maps:torch.Tensor # `[N, 1, 128, 128]` attention maps
+               ) -> torch.Tensor:
+        "Scores `[N, 2]`: the mean of the members' `forward`."
+        return torch.stack([m(maps) for m in self.members]).mean(0)
+
+    def score_maps(self, maps:torch.Tensor # `[N, 1, S, S]` attention maps of any size `S`
+                  ) -> torch.Tensor:
+        "Scores `[N, 2]`: the mean of the members' `score_maps`."
+        return torch.stack([m.score_maps(maps) for m in self.members]).mean(0)
+
 # %% ../nbs/04_scorer.ipynb #4ff03ad0
 def card_path(path:str|Path) -> Path:
     "The JSON card that goes with the scorer weights at `path`."
     return Path(path).with_suffix(".json")
 
-def save_scorer(scorer:HeadScorer, # the scorer to save
+def save_scorer(scorer:HeadScorer|ScorerEnsemble, # the scorer (or several, as one `ScorerEnsemble`) to save
                 path:str|Path, # the `.safetensors` file to write
                 **card # JSON-serialisable facts for the card: `encoder`, `tasks`, `steps`, ...
                ) -> Path:
-    "Save `scorer`'s weights as safetensors (with its card inside) and the JSON card (`ndf`, `fit` plus `card`) beside them; returns `path`."
+    "Save `scorer`'s weights as safetensors (with its card inside) and the JSON card (`ndf`, `fit`, `members` for an ensemble, plus `card`) beside them; returns `path`."
     path = Path(path)
     if path.suffix != ".safetensors": raise ValueError(f"Scorer weights are saved as .safetensors; got {path}.")
-    card = dict(ndf=scorer.ndf, fit=scorer.fit) | {k: v for k, v in card.items() if k not in ("ndf", "fit")}  # the scorer's own
+    if not isinstance(scorer, (HeadScorer, ScorerEnsemble)):
+        raise TypeError(f"save_scorer saves a HeadScorer or a ScorerEnsemble; got a {type(scorer).__name__}.")
+    own = dict(ndf=scorer.ndf, fit=scorer.fit) | (dict(members=len(scorer.members)) if isinstance(scorer, ScorerEnsemble) else {})
+    card = own | {k: v for k, v in card.items() if k not in ("ndf", "fit", "members")}  # the scorer's own facts win
     text = json.dumps(card, indent=2)  # fails before anything is written
     tensors = {k: v.detach().cpu().contiguous() for k, v in scorer.state_dict().items()}
     atomic_write(path, lambda t: save_file(tensors, t, metadata={"format": "pt", "smp_card": text}))  # the card travels inside the weights too
@@ -177,8 +206,8 @@ def save_scorer(scorer:HeadScorer, # the scorer to save
     return path
 
 def load_scorer(path:str|Path # a `.safetensors` file written by `save_scorer`
-               ) -> HeadScorer:
-    "Load a scorer saved by `save_scorer`, in eval mode; its card is in `.card` (`ndf` 8 and `fit` \"pad\" if there is no card)."
+               ) -> HeadScorer|ScorerEnsemble:
+    "Load a scorer (or an ensemble) saved by `save_scorer`, in eval mode; its card is in `.card` (`ndf` 8 and `fit` \"pad\" if there is no card)."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"No scorer weights at {path}.")
     cp = card_path(path)
@@ -191,7 +220,11 @@ def load_scorer(path:str|Path # a `.safetensors` file written by `save_scorer`
     fit = card.get("fit", "pad")
     try: fit_canvas(fit, MAP_SIZE)
     except ValueError as e: raise ValueError(f"{cp}: {e}") from None
-    scorer = HeadScorer(int(card.get("ndf", 8)), fit)
+    n = card.get("members")
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+        raise ValueError(f"{cp}: members must be the number of scorers in the ensemble, a positive integer; got {n!r}.")
+    make = lambda: HeadScorer(int(card.get("ndf", 8)), fit)
+    scorer = make() if n is None else ScorerEnsemble([make() for _ in range(n)])
     _check_state(sd, scorer, path)
     scorer.load_state_dict(sd)
     scorer.card = card
@@ -203,7 +236,7 @@ PACKAGED_PRUNERS = {"importance": PACKAGED_PRUNER,  # the default: fitted to gra
                     "similarity": PACKAGED_PRUNER.with_name("pruner-similarity.safetensors")}  # the paper's label-free objective
 
 def load_pruner(path:str|Path|None=None # `None` (the packaged pruner), "importance" or "similarity" (the packaged ones), an authors' `.bin`/`.pt`, or a `.safetensors` scorer
-               ) -> HeadScorer:
+               ) -> HeadScorer|ScorerEnsemble:
     "Load a head scorer, in eval mode: a packaged one (by default the importance-fitted one), the authors' checkpoints, or our own."
     if path is None or (isinstance(path, str) and path in PACKAGED_PRUNERS):
         file = PACKAGED_PRUNERS[path or "importance"]
