@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from smp_nb.scorer import ScorerEnsemble, load_scorer, save_scorer
 
-VARY = {"seed", "fit_seconds", "wall_seconds", "first_losses", "final_losses", "threads", "torch", "importance_runs"}
+VARY = {"seed", "fit_seeds", "fit_seconds", "wall_seconds", "first_losses", "final_losses", "threads", "torch", "importance_runs"}
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -45,7 +45,7 @@ def main():
     for name, members, seeds, paths in plan:
         card = {k: v for k, v in members[0].card.items() if k not in ("seed", "first_losses", "final_losses")}
         card.update(fit_seeds=seeds, fit_seconds=round(sum(m.card.get("fit_seconds", 0) for m in members), 1),
-                    member_files=[str(p.relative_to(ROOT)) if p.resolve().is_relative_to(ROOT) else str(p) for p in paths])
+                    member_files=[str(p.resolve().relative_to(ROOT)) if p.resolve().is_relative_to(ROOT) else str(p) for p in paths])
         save_scorer(ScorerEnsemble(members), out / name, **card)
         print(f"{out / name}: {len(members)} fits, seeds {seeds}")
 
