@@ -63,7 +63,7 @@ sys.path.insert(0, str(ROOT))
 from smp_nb.checks import check_number
 from smp_nb.data import get_task
 from smp_nb.gating import fit_canvas
-from smp_nb.meta import meta_train, train_texts, plot_history, secant_importance, fit_scorer, fit_ensemble
+from smp_nb.meta import meta_train, train_texts, plot_history, secant_importance, fit_scorer, fit_ensemble, parse_seeds
 from smp_nb.models import atomic_write
 from smp_nb.models import load_encoder, OFFLINE_ENCODER
 from smp_nb.scorer import save_scorer
@@ -112,7 +112,7 @@ def run_secant(a, model, tok, texts):
     return res, card, "fit loss (squared error)"
 
 def run_importance(a, model, tok, texts):
-    from smp_nb.meta import label_importance, mean_importance, parse_seeds
+    from smp_nb.meta import label_importance, mean_importance
     S = dict(SECANT, **{k: v for k, v in vars(a).items() if k in SECANT and v is not None})
     seeds = parse_seeds(a.importance_seeds, 0)
     fit_tasks = [t for t in IMPORTANCE_TASKS if t != a.held_out]  # --held-out: the paper's setting, a task never seen
@@ -186,7 +186,6 @@ def main():
     except ValueError as e: sys.exit(f"{e} 3 is the packaged recipe, 1 the one before.")
     if (a.importance_seeds or a.held_out or a.fit_seeds or a.importance_epochs is not None) and a.method != "importance":
         sys.exit("--importance-seeds, --importance-epochs, --fit-seeds and --held-out shape the gradient-importance fit: they work with --method importance only.")
-    from smp_nb.meta import parse_seeds
     for flag, spec in (("--fit-seeds", a.fit_seeds), ("--importance-seeds", a.importance_seeds)):
         try: parse_seeds(spec, 0, flag)
         except ValueError as e: sys.exit(str(e))
