@@ -25,7 +25,8 @@ labels used while training the pruner only; pruning a task stays one label-free 
   benchmarks/results/importance_seeds/s<N>/<task>.json (committed: an interrupted run resumes task by task).
 - `--fit-seeds 0,1,2` fits the scorer once per seed and saves the three as one pruner whose scores are their mean
   (`fit_ensemble`, `ScorerEnsemble`): the recipe without its fit-seed draw. Each fit is kept in OUT/fits/ as it
-  finishes, so an interrupted run resumes fit by fit (about 4 min a fit).
+  finishes (benchmarks/runs/pruner-fits/ when OUT is the package's assets), so an interrupted run resumes fit by
+  fit (about 4 min a fit).
 - `--held-out TASK` fits on the other four tasks only: the paper's setting, a pruner that never saw TASK.
   benchmarks/results/importance_epochs3/fit/ holds the packaged scorer and the five held-out ones under the names
   glue_table.py reads (importance_scorer__<tasks>.safetensors).
@@ -111,6 +112,10 @@ def run_secant(a, model, tok, texts):
                 importance={t: [[round(x, 5) for x in r] for r in v.tolist()] for t, v in imp.items()})
     return res, card, "fit loss (squared error)"
 
+def fits_dir(out):
+    "Where `--fit-seeds` keeps each finished fit: OUT/fits/, or benchmarks/runs/pruner-fits/ when OUT is the package's assets (never shipped)."
+    return ROOT / "benchmarks" / "runs" / "pruner-fits" if Path(out).resolve() == (ROOT / "smp_nb" / "assets").resolve() else Path(out) / "fits"
+
 def run_importance(a, model, tok, texts):
     from smp_nb.meta import label_importance, mean_importance
     S = dict(SECANT, **{k: v for k, v in vars(a).items() if k in SECANT and v is not None})
@@ -147,7 +152,7 @@ def run_importance(a, model, tok, texts):
     imp = {t: mean_importance([runs[s][t] for s in seeds]) if len(seeds) > 1 else runs[seeds[0]][t] for t in fit_tasks}
     texts = {t: texts[t] for t in fit_tasks}
     fit_seeds = parse_seeds(a.fit_seeds, S["seed"])
-    res = fit_ensemble(model, tok, texts, imp, seeds=fit_seeds, cache_dir=Path(a.out) / "fits" if len(fit_seeds) > 1 else None,
+    res = fit_ensemble(model, tok, texts, imp, seeds=fit_seeds, cache_dir=fits_dir(a.out) if len(fit_seeds) > 1 else None,
                        steps=S["steps"], lr=S["lr"], examples=S["examples"], layers=S["layers"], fit=S["fit"], max_length=S["max_length"])
     card = dict(method="importance", objective="importance", **{k: S[k] for k in ("steps", "lr", "examples", "layers", "fit", "seed", "max_length")},
                 finetune=dict(IMPORTANCE, epochs=epochs), importance_runs=extra, fit_seconds=round(res.seconds, 1),
