@@ -4,10 +4,11 @@ Usage: python benchmarks/compare_rows.py   # writes benchmarks/results/compare_r
 
 Reads finished GLUE cells (benchmarks/glue_table.py's JSON files, same protocol: 50% heads, 3 epochs at 5e-5,
 fine-tuning seeds 0, 1, 2) from several result folders: the main table's (whose smp_fit and smp_heldout rows are the
-packaged recipe, importance read after 3 epochs) and the recipe experiments' (importance_epochs3/fit_seed1/: the
-packaged recipe fitted again with seed 1; importance_epochs3/ensemble3/: the mean of the scores of its fits with seeds 0, 1
-and 2, one `ScorerEnsemble`; importance_epochs1/: the recipe packaged before, importance read after 1
-epoch). For every row:
+packaged recipe: importance read after 3 epochs, three fits with seeds 0, 1 and 2 averaged in one `ScorerEnsemble`)
+and the recipe experiments' (importance_epochs3/: one fit, seed 0, packaged before; importance_epochs3/fit_seed1/:
+one fit, seed 1; importance_epochs3/ensemble3/: the three fits averaged, fits 0 and 1 made on another CPU type, whose
+arithmetic ends the fit elsewhere; importance_epochs1/: importance read after 1 epoch, packaged earlier). Rows are
+labelled by what they change. For every row:
 the mean GLUE score per task, the five-task average, and its standard error (each task's seed-to-seed variance
 divided by its number of seeds, summed, square-rooted, divided by 5). For every row against the authors' checkpoint:
 the difference of the averages and the standard error of that difference. No run happens here; the figures move
@@ -28,16 +29,17 @@ ROWS = [
     ("unpruned", RES, "unpruned"),
     ("SMP (authors' base.bin)", RES, "smp_authors"),
     ("importance (Michel; labels on the task)", RES, "importance"),
-    ("fit to importance after 3 epochs (packaged; fit seed 0)", RES, "smp_fit"),
-    ("the same recipe, task held out", RES, "smp_heldout"),
-    ("the 3-epoch recipe, fit seed 1", RES / "importance_epochs3" / "fit_seed1", "smp_fit"),
-    ("the 3-epoch recipe, fit seed 1, task held out", RES / "importance_epochs3" / "fit_seed1", "smp_heldout"),
-    ("the 3-epoch recipe, fit seeds 0, 1, 2 averaged (ScorerEnsemble)", RES / "importance_epochs3" / "ensemble3", "smp_fit"),
-    ("the 3-epoch recipe, fit seeds 0, 1, 2 averaged, task held out", RES / "importance_epochs3" / "ensemble3", "smp_heldout"),
-    ("fit to importance after 1 epoch (packaged before; fit seed 0)", RES / "importance_epochs1", "smp_fit"),
-    ("the same, fit seed 1", RES / "fit_seeds" / "seed1", "smp_fit"),
-    ("fit to importance after 1 epoch, 3 fine-tuning seeds averaged", RES / "importance_seeds", "smp_fit"),
-    ("the 1-epoch recipe, task held out", RES / "importance_epochs1", "smp_heldout"),
+    ("3 fits averaged (packaged; fit seeds 0, 1, 2)", RES, "smp_fit"),
+    ("3 fits averaged, task held out", RES, "smp_heldout"),
+    ("3 fits averaged, fits 0-1 made on another CPU", RES / "importance_epochs3" / "ensemble3", "smp_fit"),
+    ("one fit, seed 0 (packaged before)", RES / "importance_epochs3", "smp_fit"),
+    ("one fit, seed 0, task held out", RES / "importance_epochs3", "smp_heldout"),
+    ("one fit, seed 1", RES / "importance_epochs3" / "fit_seed1", "smp_fit"),
+    ("one fit, seed 1, task held out", RES / "importance_epochs3" / "fit_seed1", "smp_heldout"),
+    ("importance after 1 epoch, one fit (packaged earlier)", RES / "importance_epochs1", "smp_fit"),
+    ("importance after 1 epoch, fit seed 1", RES / "fit_seeds" / "seed1", "smp_fit"),
+    ("importance after 1 epoch, 3 fine-tuning seeds averaged", RES / "importance_seeds", "smp_fit"),
+    ("importance after 1 epoch, task held out", RES / "importance_epochs1", "smp_heldout"),
     ("attention confidence", RES, "confidence"),
 ]
 REFERENCE = "SMP (authors' base.bin)"

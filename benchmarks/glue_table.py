@@ -32,11 +32,13 @@ Settings and why:
   gradients on the same 2,000 inputs with their labels (scores cached per task in results/glue/scores/);
 - SMP rows: `smp_ours`, the pruner trained on the paper's label-free objective (`pruner-similarity.safetensors`,
   the packaged default until the `smp_fit` rows); `smp_authors`, the authors' base.bin; `smp_fit`, the packaged
-  default, a scorer fitted to gradient importance read after 3 epochs of fine-tuning on the five tasks
-  (`results/importance_epochs3/fit/importance_scorer__*`, the same weights as `smp_nb/assets/pruner.safetensors`);
-  `smp_heldout`, for each task the scorer fitted the same way on the other four tasks (the paper's setting: the
-  pruner never saw the task). The recipe packaged before (importance after 1 epoch; scorers in `results/recipes/`)
-  has its rows in `results/importance_epochs1/` (`--results` and `--fit-dir` point the script at such a folder);
+  default (`smp_nb/assets/pruner.safetensors`): three scorers fitted (seeds 0, 1, 2) to gradient importance read
+  after 3 epochs of fine-tuning on the five tasks, their scores averaged; `smp_heldout`, for each task the same
+  recipe on the other four tasks (the paper's setting: the pruner never saw the task;
+  `results/importance_epochs3/ensemble3/fit/importance_scorer__<four tasks>.safetensors`). Recipes tried before
+  have their rows in their own folders (`results/importance_epochs3/glue/`: one fit, seed 0, packaged before;
+  `results/importance_epochs1/`: importance after 1 epoch); `--results` and `--fit-dir` point the script at such
+  a folder, whose `smp_fit` rows then read `--fit-dir`'s five-task scorer;
 - seeds 0, 1, 2 for every method (for random the seed also draws the mask; for the others it is the fine-tuning's
   alone: their head scores are computed once per task);
 - fine-tuning time: a run's wall time is compared only with unpruned runs made in the same environment (device,
@@ -80,6 +82,8 @@ AUTHORS = ROOT.parent / "shared" / "reference" / "thunlp-smp" / "base.bin"
 
 
 def log(*a): print(time.strftime("%H:%M:%S"), *a, flush=True)
+
+DEFAULT_FIT_DIR = ROOT / "benchmarks" / "results" / "importance_epochs3" / "ensemble3" / "fit"  # the held-out scorers of the main table
 
 def cpu_model():
     "The CPU's model name (from /proc/cpuinfo where there is one): part of what a wall time is comparable within."
@@ -128,9 +132,10 @@ class Bench:
         "The pruner file of an SMP method on `task` (None for the other methods)."
         if method == "smp_ours": return self.ours
         if method == "smp_authors": return self.authors
+        if method == "smp_fit" and self.a.fit_dir is None: return PACKAGED_PRUNERS["importance"]
         if method in ("smp_fit", "smp_heldout"):
             tasks = [t for t in FIT_TASKS if method == "smp_fit" or t != task]
-            return Path(self.a.fit_dir) / f"importance_scorer__{'-'.join(tasks)}.safetensors"
+            return Path(self.a.fit_dir or DEFAULT_FIT_DIR) / f"importance_scorer__{'-'.join(tasks)}.safetensors"
         return None
 
     def available(self, method, task=None):
@@ -554,8 +559,10 @@ def main():
     ap.add_argument("--authors-pruner", default=str(AUTHORS), help="the authors' base.bin")
     ap.add_argument("--ours-pruner", default=str(PACKAGED_PRUNERS["similarity"]),
                     help="the pruner of the smp_ours rows (default: the packaged similarity-objective pruner; smp_fit is the packaged default)")
-    ap.add_argument("--fit-dir", default=str(ROOT / "benchmarks" / "results" / "importance_epochs3" / "fit"),
-                    help="folder of the scorers fitted to gradient importance (smp_fit, smp_heldout)")
+    ap.add_argument("--fit-dir", default=None,
+                    help="folder of scorers fitted to gradient importance, importance_scorer__<tasks>.safetensors: smp_heldout reads "
+                         "the four-task ones, smp_fit the five-task one (default: results/importance_epochs3/ensemble3/fit, "
+                         "with smp_fit reading the packaged pruner instead)")
     ap.add_argument("--tasks", default=",".join(TASKS)); ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--sweep", action="store_true"); ap.add_argument("--repr", action="store_true")
     ap.add_argument("--all", action="store_true"); ap.add_argument("--report", action="store_true")

@@ -28,7 +28,7 @@ from smp_nb.models import atomic_write
 from smp_nb.models import load_encoder
 from smp_nb.prune import load_mask, macs_per_token, prune_heads, prune_report, save_mask, score_heads
 from smp_nb.sampling import topk_mask
-from smp_nb.scorer import HeadScorer, load_pruner
+from smp_nb.scorer import HeadScorer, ScorerEnsemble, load_pruner
 
 @torch.inference_mode()
 def bench(models, batch, seq, repeats, warmup=2, seed=0):
@@ -115,6 +115,12 @@ def summarise(trials) -> dict:
     return {k: dict(median=statistics.median(r[k] for r in rows), min=min(r[k] for r in rows), max=max(r[k] for r in rows))
             for k in keys}
 
+def refit(pruner, fit: str):
+    "The same weights reading maps fitted another way (`fit`): a `HeadScorer`, or a `ScorerEnsemble` of such members."
+    def one(m):
+        p = HeadScorer(m.ndf, fit); p.load_state_dict(m.state_dict()); return p.eval()
+    return ScorerEnsemble([one(m) for m in pruner.members]).eval() if isinstance(pruner, ScorerEnsemble) else one(pruner)
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"))
@@ -157,7 +163,7 @@ def main():
         score_heads(full, tok, texts[:64], pruner=pruner, progress=False)  # warm-up
         res["score_heads_2000_sst2"] = {}
         for fit in dict.fromkeys([pruner.fit, "stretch", "pad"]):
-            p = HeadScorer(pruner.ndf, fit); p.load_state_dict(pruner.state_dict()); p.eval()
+            p = refit(pruner, fit)
             t = time.perf_counter(); score_heads(full, tok, texts, pruner=p, batch_size=32, progress=False)
             res["score_heads_2000_sst2"][fit] = time.perf_counter() - t
             print(f"score_heads on 2,000 SST-2 sentences, maps fitted by {fit!r}: {res['score_heads_2000_sst2'][fit]:.1f} s", flush=True)

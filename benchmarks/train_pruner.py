@@ -1,7 +1,7 @@
 """Train the pruner shipped with smp-nb: the offline MiniLM on the train splits of five GLUE tasks, on a CPU.
 
 Usage: python benchmarks/train_pruner.py [--glue DIR] [--method importance|secant|meta] [--out smp_nb/assets] [options below]
-       python benchmarks/train_pruner.py --method importance --threads 2     # the packaged default, bit for bit
+       python benchmarks/train_pruner.py --method importance --threads 2     # the packaged default (bit for bit on its CPU type)
        python benchmarks/train_pruner.py --method importance --held-out cola --out DIR   # the same, CoLA never seen
        python benchmarks/train_pruner.py --method secant --importance-from smp_nb/assets/pruner-similarity.json
 Needs the GLUE TSVs (default: ../shared/glue beside the repository). Writes NAME.safetensors, its card NAME.json
@@ -23,7 +23,8 @@ labels used while training the pruner only; pruning a task stays one label-free 
   scored rows) and fits the average of each task's readings, each standardised within its layers (`mean_importance`).
   Seed 0 comes from the GLUE table's cache with `--importance-from-glue`; the other seeds' readings are cached in
   benchmarks/results/importance_seeds/s<N>/<task>.json (committed: an interrupted run resumes task by task).
-- `--fit-seeds 0,1,2` fits the scorer once per seed and saves the three as one pruner whose scores are their mean
+- `--fit-seeds 0,1,2` (the default; `--fit-seeds 0` or `--seed N` fits once, the recipe packaged before) fits the
+  scorer once per seed and saves the fits as one pruner whose scores are their mean
   (`fit_ensemble`, `ScorerEnsemble`): the recipe without its fit-seed draw. Each fit is kept in OUT/fits/ as it
   finishes (benchmarks/runs/pruner-fits/ when OUT is the package's assets), so an interrupted run resumes fit by
   fit (about 4 min a fit).
@@ -68,6 +69,7 @@ from smp_nb.meta import meta_train, train_texts, plot_history, secant_importance
 from smp_nb.models import atomic_write
 from smp_nb.models import load_encoder, OFFLINE_ENCODER
 from smp_nb.scorer import save_scorer
+from glue_table import cpu_model  # benchmarks/ is on the path when this runs as a script
 
 TASKS = ["sst2", "cola", "mrpc", "stsb", "rte"]
 IMPORTANCE_TASKS = ["stsb", "mrpc", "cola", "sst2", "rte"]  # the order fit_scorer takes them in for --method importance
@@ -112,6 +114,8 @@ def run_secant(a, model, tok, texts):
                 importance={t: [[round(x, 5) for x in r] for r in v.tolist()] for t, v in imp.items()})
     return res, card, "fit loss (squared error)"
 
+PACKAGED_FIT_SEEDS = [0, 1, 2]  # the packaged pruner: three fits, their scores averaged
+
 def fits_dir(out):
     "Where `--fit-seeds` keeps each finished fit: OUT/fits/, or benchmarks/runs/pruner-fits/ when OUT is the package's assets (never shipped)."
     return ROOT / "benchmarks" / "runs" / "pruner-fits" if Path(out).resolve() == (ROOT / "smp_nb" / "assets").resolve() else Path(out) / "fits"
@@ -151,7 +155,7 @@ def run_importance(a, model, tok, texts):
             print(f"importance of {get_task(t).folder}, seed {s}: {extra[t][str(s)]}", flush=True)
     imp = {t: mean_importance([runs[s][t] for s in seeds]) if len(seeds) > 1 else runs[seeds[0]][t] for t in fit_tasks}
     texts = {t: texts[t] for t in fit_tasks}
-    fit_seeds = parse_seeds(a.fit_seeds, S["seed"])
+    fit_seeds = parse_seeds(a.fit_seeds, S["seed"]) if a.fit_seeds or a.seed is not None else PACKAGED_FIT_SEEDS
     res = fit_ensemble(model, tok, texts, imp, seeds=fit_seeds, cache_dir=fits_dir(a.out) if len(fit_seeds) > 1 else None,
                        steps=S["steps"], lr=S["lr"], examples=S["examples"], layers=S["layers"], fit=S["fit"], max_length=S["max_length"])
     card = dict(method="importance", objective="importance", **{k: S[k] for k in ("steps", "lr", "examples", "layers", "fit", "seed", "max_length")},
@@ -169,7 +173,7 @@ def main():
     ap.add_argument("--importance-from-glue", help="importance: read the importances from the GLUE table's cache (DIR/<task>__importance__s0.json)")
     ap.add_argument("--importance-seeds", help="importance: fine-tuning seeds whose importances are averaged per task, e.g. 0,1,2 (default: 0)")
     ap.add_argument("--importance-epochs", type=float, help="importance: epochs of fine-tuning before the gradients are read (default: 3; 1: the recipe packaged before)")
-    ap.add_argument("--fit-seeds", help="importance: fit once per seed, e.g. 0,1,2, and save the fits as one averaged pruner (ScorerEnsemble); each fit is kept in OUT/fits/ and reused (default: --seed alone)")
+    ap.add_argument("--fit-seeds", help="importance: fit once per seed and save the fits as one averaged pruner (ScorerEnsemble); each fit is kept in OUT/fits/ and reused (default: 0,1,2, the packaged recipe; --seed alone when --seed is given)")
     ap.add_argument("--held-out", choices=IMPORTANCE_TASKS, help="importance: fit on the other four tasks only (a pruner that never saw this one)")
     ap.add_argument("--steps", type=int); ap.add_argument("--lr", type=float); ap.add_argument("--seed", type=int)
     ap.add_argument("--fit", help="pad, stretch or stretchN (see fit_maps); secant default stretch48, meta default pad")
@@ -205,7 +209,7 @@ def main():
     card = dict(encoder=OFFLINE_ENCODER, tasks=TASKS, train_sizes={t: len(v) for t, v in texts.items()}, **card,
                 first_losses={t: sum(v[:20]) / len(v[:20]) for t, v in hist.items() if v},
                 final_losses=res.task_losses(last=max(1, res.steps // 10)), torch=torch.__version__,
-                threads=torch.get_num_threads())
+                threads=torch.get_num_threads(), cpu=cpu_model())  # a fit is bit for bit only on the same CPU type
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     name = "pruner" if a.method == "importance" else "pruner-similarity"
     save_scorer(res.scorer, out / f"{name}.safetensors", **card)
