@@ -16,7 +16,7 @@ maps the two other ways (stretched to the whole 128 x 128 grid, and zero-padded 
 Usage: python benchmarks/prune_speed.py [--glue DIR] [--threads N] [--trials 5] [--out benchmarks/results/prune_speed.json]
        (the plot is written beside the JSON file)
 """
-import argparse, copy, json, os, platform, statistics, subprocess, sys, tempfile, time
+import argparse, copy, json, os, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import torch
@@ -29,6 +29,7 @@ from smp_nb.models import load_encoder
 from smp_nb.prune import load_mask, macs_per_token, prune_heads, prune_report, save_mask, score_heads
 from smp_nb.sampling import topk_mask
 from smp_nb.scorer import HeadScorer, ScorerEnsemble, load_pruner
+from glue_table import cpu_model  # benchmarks/ is on the path when this runs as a script
 
 @torch.inference_mode()
 def bench(models, batch, seq, repeats, warmup=2, seed=0):
@@ -157,7 +158,7 @@ def main():
     res = dict(encoder="offline MiniLM (6 x 12, hidden 384)", heads_kept=int(mask.sum()), heads_total=mask.numel(),
                params=[sum(p.numel() for p in m.parameters()) for m in (full, pruned)],
                macs_per_token_seq128=[macs_per_token(m, 128) for m in (full, pruned)],
-               threads=torch.get_num_threads(), torch=torch.__version__, cpu=platform.processor() or platform.machine(),
+               threads=torch.get_num_threads(), torch=torch.__version__, cpu=cpu_model(),
                throughput=rows, target_trials=trials, target_summary=summary)
     if texts:
         score_heads(full, tok, texts[:64], pruner=pruner, progress=False)  # warm-up
