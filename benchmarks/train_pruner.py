@@ -9,13 +9,16 @@ and NAME-history.json into --out (NAME: pruner for --method importance, the pack
 for the label-free objective), and the loss plot into benchmarks/results/NAME_loss.png (into --out when --out is
 not the package's assets folder).
 
---method importance (the packaged pruner): a scorer fitted to the gradient importance of heads (Michel et al.),
-labels used while training the pruner only; pruning a task stays one label-free pass.
+--method importance (the packaged pruner): three scorers fitted to the gradient importance of heads (Michel et al.),
+their scores averaged; labels used while training the pruner only; pruning a task stays one label-free pass.
 - `label_importance`: for each task, the offline MiniLM fine-tuned for 3 epochs (batch 32, lr 5e-5, 128 tokens,
   seed 0; SST-2 on a fixed 8,000 of its rows, the others on all of them: the GLUE table's fine-tuning), then
   |d loss / d gate| on 2,000 of those rows. The readings are committed in benchmarks/results/importance_epochs3/s0/
-  (15.5 CPU minutes for the five tasks; an interrupted run resumes task by task), so a rerun only fits (about 4 min).
-- `--importance-epochs 1` is the recipe packaged before (GLUE 65.7 against 66.8; benchmarks/results/README.md):
+  (15.5 CPU minutes for the five tasks; an interrupted run resumes task by task), so a rerun only fits (17 minutes
+  for the three fits on this project's 2-core CPU).
+- A fit is deterministic on one kind of CPU at one thread count (the card records `cpu` and `threads`); on another
+  kind of CPU its sums round differently and the 600 steps end at another scorer (benchmarks/results/README.md).
+- `--importance-epochs 1 --fit-seeds 0` is the recipe packaged earlier (GLUE 65.7; benchmarks/results/README.md):
   1 epoch, the protocol of the GLUE table's importance baseline. `--importance-from-glue DIR` reads those 1-epoch
   readings from that table's cache (DIR/<task>__importance__s0.json), as that pruner was made; computed ones are
   cached in benchmarks/runs/importance/ and compared with the table's where it has them.
@@ -29,12 +32,12 @@ labels used while training the pruner only; pruning a task stays one label-free 
   finishes (benchmarks/runs/pruner-fits/ when OUT is the package's assets), so an interrupted run resumes fit by
   fit (about 4 min a fit).
 - `--held-out TASK` fits on the other four tasks only: the paper's setting, a pruner that never saw TASK.
-  benchmarks/results/importance_epochs3/fit/ holds the packaged scorer and the five held-out ones under the names
-  glue_table.py reads (importance_scorer__<tasks>.safetensors).
-- `fit_scorer` as for secants (600 Adam steps at lr 1e-3, stretch48 maps, 16 inputs, 3 layers, seed 0), the tasks
+  benchmarks/results/importance_epochs3/ensemble3/fit/ holds the five held-out three-fit pruners under the names
+  glue_table.py reads (importance_scorer__<tasks>.safetensors); importance_epochs3/fit/ the single fits (seed 0).
+- `fit_scorer` as for secants (600 Adam steps at lr 1e-3, stretch48 maps, 16 inputs, 3 layers; fit seeds 0, 1, 2), the tasks
   in turn in the order STS-B, MRPC, CoLA, SST-2, RTE.
-- The same recipe is `smp-train --objective importance --tasks stsb,mrpc,cola,sst2,rte --finetune-rows sst2=8000`
-  (its default --importance-epochs is 3 too).
+- The same recipe is `smp-train --objective importance --tasks stsb,mrpc,cola,sst2,rte --finetune-rows sst2=8000
+  --fit-seeds 0,1,2` (its default --importance-epochs is 3 too; its default --fit-seeds is one fit).
 
 --method secant (the packaged label-free pruner, pruner-similarity): the SMP loss read by secants, then a scorer fitted to it.
 - `secant_importance` on 128 random training inputs of each task: the loss of 240 random 50% masks (every layer
