@@ -79,11 +79,10 @@ SETTINGS = dict(ratio=0.5, epochs=3, batch_size=32, lr=5e-5, max_length=128, poo
                 sampling="group_by_length", eval_rows=None, score_rows=2000, importance_epochs=1, rows_seed=0)
 QUICK = dict(SETTINGS, epochs=1, train_rows={t: 64 for t in TASKS}, eval_rows=64, score_rows=32)
 AUTHORS = ROOT.parent / "shared" / "reference" / "thunlp-smp" / "base.bin"
+DEFAULT_FIT_DIR = ROOT / "benchmarks" / "results" / "importance_epochs3" / "ensemble3" / "fit"  # the held-out scorers of the main table
 
 
 def log(*a): print(time.strftime("%H:%M:%S"), *a, flush=True)
-
-DEFAULT_FIT_DIR = ROOT / "benchmarks" / "results" / "importance_epochs3" / "ensemble3" / "fit"  # the held-out scorers of the main table
 
 def cpu_model():
     "The CPU's model name (from /proc/cpuinfo where there is one): part of what a wall time is comparable within."

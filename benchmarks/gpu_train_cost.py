@@ -44,6 +44,7 @@ def random_encoder(shape: str, vocab: Path, root: Path) -> Path:
 
 
 def timed_meta(folder: Path, texts: dict, steps: int, **kw) -> tuple:
+    "(GPU wall seconds, `MetaResult`) of a fresh `meta_train` run of `steps` steps on the encoder in `folder`."
     model, tok = load_encoder(folder)
     torch.cuda.synchronize(); t = time.perf_counter()
     res = meta_train(model, tok, texts, steps=steps, progress=False, seed=0, **kw)

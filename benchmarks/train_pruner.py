@@ -30,7 +30,7 @@ their scores averaged; labels used while training the pruner only; pruning a tas
   scorer once per seed and saves the fits as one pruner whose scores are their mean
   (`fit_ensemble`, `ScorerEnsemble`): the recipe without its fit-seed draw. Each fit is kept in OUT/fits/ as it
   finishes (benchmarks/runs/pruner-fits/ when OUT is the package's assets), so an interrupted run resumes fit by
-  fit (about 4 min a fit).
+  fit (about 6 min a fit).
 - `--held-out TASK` fits on the other four tasks only: the paper's setting, a pruner that never saw TASK.
   benchmarks/results/importance_epochs3/ensemble3/fit/ holds the five held-out three-fit pruners under the names
   glue_table.py reads (importance_scorer__<tasks>.safetensors); importance_epochs3/fit/ the single fits (seed 0).
@@ -78,6 +78,7 @@ TASKS = ["sst2", "cola", "mrpc", "stsb", "rte"]
 IMPORTANCE_TASKS = ["stsb", "mrpc", "cola", "sst2", "rte"]  # the order fit_scorer takes them in for --method importance
 IMPORTANCE = dict(finetune_rows=dict(sst2=8000), score_rows=2000, epochs=3, batch_size=32, lr=5e-5)
 GLUE_IMPORTANCE_EPOCHS = 1  # the GLUE table's importance baseline fine-tunes 1 epoch before reading gradients
+PACKAGED_FIT_SEEDS = [0, 1, 2]  # the packaged pruner: three fits, their scores averaged
 META = dict(steps=450, batch_size=32, accumulation=2, lr=0.1, optimizer="sgd", score_examples=16, seed=0, max_length=128,
             estimator="straight-through", samples=4, fit="pad")
 SECANT = dict(rows=128, masks=240, ratio=0.5, steps=600, lr=1e-3, examples=16, layers=3, fit="stretch48", seed=0, max_length=128)
@@ -116,8 +117,6 @@ def run_secant(a, model, tok, texts):
                 wall_seconds=round(time.perf_counter() - t0, 1),
                 importance={t: [[round(x, 5) for x in r] for r in v.tolist()] for t, v in imp.items()})
     return res, card, "fit loss (squared error)"
-
-PACKAGED_FIT_SEEDS = [0, 1, 2]  # the packaged pruner: three fits, their scores averaged
 
 def fits_dir(out):
     "Where `--fit-seeds` keeps each finished fit: OUT/fits/, or benchmarks/runs/pruner-fits/ when OUT is the package's assets (never shipped)."
