@@ -1,11 +1,19 @@
 """Training cost on a GPU: the paper's meta-learning loop at the authors' batch, and the packaged importance recipe.
 
-Usage: python benchmarks/gpu_train_cost.py --glue DIR --vocab DIR [--out FILE.json] [--sections meta,resume,importance]
+Claim: on one H200 the paper's loop costs 35-46 GPU minutes for MiniLM and 89-119 for BERT-base (6,000-8,000 steps of
+  60 x 8), and the packaged pruner's whole recipe 1.8 GPU minutes (32.5 minutes on the 2-core CPU). Shown by the
+  meta-training page and the tutorial "train your own pruner".
+Run:    python benchmarks/gpu_train_cost.py --vocab DIR [--glue DIR]    (on a machine with a CUDA GPU)
+Time:   about 3 minutes on one H200 (recorded: one 3-minute run).
+Writes: benchmarks/results/gpu_train_cost.json (or --out), after every section.
+
+Options: --vocab DIR [--glue DIR] [--out FILE.json] [--sections meta,resume,importance]
 
 Times are taken on encoders of the real shapes with random weights (`BertModel(config)`): a step costs the same
 whatever the weights hold, and a GPU machine may not reach the Hub. Shapes: MiniLM (6 layers x 12 heads, hidden 384,
 the offline encoder) and BERT-base (12 x 12, hidden 768, the authors' encoder). --vocab is a folder with a BERT
-tokenizer (the offline MiniLM's: tokenizer.json, vocab.txt and their configs); --glue a folder in the GLUE TSV layout (train splits are enough).
+tokenizer (the offline MiniLM's: tokenizer.json, vocab.txt and their configs); --glue a folder in the GLUE TSV layout
+(train splits are enough; default: the package's loader, $SMP_DATA/glue or the Hub).
 
 - meta: `meta_train` with the authors' settings (micro-batches of 60, accumulation 8, SGD at 2e-2, clipping 1.0,
   padded maps), on five GLUE tasks, after a 1-step warm-up for 3 and then 13 optimizer steps from scratch; the difference over 10 steps is
@@ -22,10 +30,12 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from smp_nb.meta import fit_ensemble, label_importance, meta_train, train_texts
+from common import add_glue_arg, check_glue, RESULTS, write_json
+from smp_nb.cli import train_texts
+from smp_nb.importance import fit_ensemble, label_importance
+from smp_nb.meta import meta_train
 from smp_nb.models import load_encoder
+from train_pruner import IMPORTANCE, IMPORTANCE_TASKS, PACKAGED_FIT_SEEDS, SECANT  # the packaged recipe's settings
 
 TASKS = ["sst2", "cola", "mrpc", "stsb", "rte"]
 SHAPES = dict(minilm=dict(hidden_size=384, num_hidden_layers=6, num_attention_heads=12, intermediate_size=1536),
@@ -84,13 +94,15 @@ def section_resume(a, enc, texts):
 
 def section_importance(a, enc, texts):
     torch.cuda.synchronize(); t0 = time.perf_counter()
-    imp = label_importance(str(enc["minilm"]), TASKS, a.glue, train_rows={"sst2": 8000}, score_rows=2000, epochs=3,
-                           batch_size=32, lr=5e-5, device="cuda")
+    I, F = IMPORTANCE, SECANT
+    imp = label_importance(str(enc["minilm"]), TASKS, a.glue, train_rows=I["finetune_rows"], score_rows=I["score_rows"],
+                           epochs=I["epochs"], batch_size=I["batch_size"], lr=I["lr"], device="cuda")
     torch.cuda.synchronize(); t1 = time.perf_counter()
     model, tok = load_encoder(enc["minilm"]); model.cuda()
-    order = ["stsb", "mrpc", "cola", "sst2", "rte"]
-    res = fit_ensemble(model, tok, {t: texts[t] for t in order}, {t: imp[t]["importance"] for t in order}, seeds=[0, 1, 2],
-                       steps=600, lr=1e-3, examples=16, layers=3, fit="stretch48", max_length=128, progress=False)
+    order = IMPORTANCE_TASKS
+    res = fit_ensemble(model, tok, {t: texts[t] for t in order}, {t: imp[t]["importance"] for t in order}, seeds=PACKAGED_FIT_SEEDS,
+                       steps=F["steps"], lr=F["lr"], examples=F["examples"], layers=F["layers"], fit=F["fit"],
+                       max_length=F["max_length"], progress=False)
     torch.cuda.synchronize(); t2 = time.perf_counter()
     return dict(importance_seconds={t: imp[t]["seconds"] for t in TASKS}, importance_total_seconds=round(t1 - t0, 1),
                 fit_seconds_three_fits=round(t2 - t1, 1), total_minutes=round((t2 - t0) / 60, 2),
@@ -99,10 +111,11 @@ def section_importance(a, enc, texts):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--glue", required=True); ap.add_argument("--vocab", required=True)
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "gpu_train_cost.json"))
+    add_glue_arg(ap); ap.add_argument("--vocab", required=True, help="a folder with a BERT tokenizer")
+    ap.add_argument("--out", default=str(RESULTS / "gpu_train_cost.json"))
     ap.add_argument("--sections", default="meta,resume,importance")
     a = ap.parse_args()
+    check_glue(a.glue, "gpu_train_cost")
     if not torch.cuda.is_available(): sys.exit("gpu_train_cost: no GPU here (torch.cuda.is_available() is False).")
     import transformers
     out = dict(gpu=torch.cuda.get_device_name(0), torch=torch.__version__, transformers=transformers.__version__,
@@ -115,6 +128,6 @@ def main():
         try: out[name] = dict(globals()[f"section_{name}"](a, enc, texts), wall_seconds=round(time.perf_counter() - t, 1))
         except Exception as e: out[name] = dict(error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc()[-2000:])
         print(name, json.dumps(out[name])[:1500], flush=True)
-        Path(a.out).write_text(json.dumps(out, indent=1) + "\n")
+        write_json(a.out, out, end="\n")
 
 if __name__ == "__main__": main()

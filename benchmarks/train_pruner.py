@@ -1,13 +1,21 @@
 """Train the pruner shipped with smp-nb: the offline MiniLM on the train splits of five GLUE tasks, on a CPU.
 
-Usage: python benchmarks/train_pruner.py [--glue DIR] [--method importance|secant|meta] [--out smp_nb/assets] [options below]
-       python benchmarks/train_pruner.py --method importance --threads 2     # the packaged default (bit for bit on its CPU type)
-       python benchmarks/train_pruner.py --method importance --held-out cola --out DIR   # the same, CoLA never seen
-       python benchmarks/train_pruner.py --method secant --importance-from smp_nb/assets/pruner-similarity.json
-Needs the GLUE TSVs (default: ../shared/glue beside the repository). Writes NAME.safetensors, its card NAME.json
-and NAME-history.json into --out (NAME: pruner for --method importance, the packaged default; pruner-similarity
-for the label-free objective), and the loss plot into benchmarks/results/NAME_loss.png (into --out when --out is
-not the package's assets folder).
+Claim: this script makes the two packaged pruners, `smp_nb/assets/pruner.safetensors` (the default, fitted to
+  gradient importance; GLUE 67.25 at 50% heads in the table of glue_table.py) and `pruner-similarity.safetensors`
+  (the paper's label-free objective read by secants). Shown by the scorer and meta-training pages and the tutorials
+  "train your own pruner" and "reproduce the GLUE table".
+Run:    python benchmarks/train_pruner.py --method importance --threads 2     # the packaged default (bit for bit on its CPU type)
+        python benchmarks/train_pruner.py --method importance --held-out cola --out DIR   # the same, CoLA never seen
+        python benchmarks/train_pruner.py --method secant --importance-from smp_nb/assets/pruner-similarity.json
+Time:   on the project's 2-core CPU (recorded): the default 17.0 minutes with the committed importances (three fits of
+  about 5.6 minutes), 32.5 minutes computing them too (15.5 minutes of fine-tuning); --method secant 34 minutes of
+  secants and 7.5 of fitting (only the fit with --importance-from); --method meta 43.7 minutes.
+Writes: NAME.safetensors, its card NAME.json and NAME-history.json into --out (NAME: pruner for --method importance,
+  the packaged default; pruner-similarity for the label-free objective), and the loss plot into
+  benchmarks/results/NAME_loss.png (into --out when --out is not the package's assets folder).
+
+Options: [--glue DIR] [--method importance|secant|meta] [--out smp_nb/assets] and those below. GLUE is read by the
+package's loader (`load_task`: $SMP_DATA/glue when SMP_DATA is set, else the Hub) unless --glue names a folder.
 
 --method importance (the packaged pruner): three scorers fitted to the gradient importance of heads (Michel et al.),
 their scores averaged; labels used while training the pruner only; pruning a task stays one label-free pass.
@@ -17,8 +25,8 @@ their scores averaged; labels used while training the pruner only; pruning a tas
   (15.5 CPU minutes for the five tasks; an interrupted run resumes task by task), so a rerun only fits (17 minutes
   for the three fits on this project's 2-core CPU).
 - A fit is deterministic on one kind of CPU at one thread count (the card records `cpu` and `threads`); on another
-  kind of CPU its sums round differently and the 600 steps end at another scorer (benchmarks/results/README.md).
-- `--importance-epochs 1 --fit-seeds 0` is the recipe packaged earlier (GLUE 65.7; benchmarks/results/README.md):
+  kind of CPU its sums round differently and the 600 steps end at another scorer (benchmarks/results/pruners.md).
+- `--importance-epochs 1 --fit-seeds 0` is the recipe packaged earlier (GLUE 65.7; benchmarks/results/pruners.md):
   1 epoch, the protocol of the GLUE table's importance baseline. `--importance-from-glue DIR` reads those 1-epoch
   readings from that table's cache (DIR/<task>__importance__s0.json), as that pruner was made; computed ones are
   cached in benchmarks/runs/importance/ and compared with the table's where it has them.
@@ -48,7 +56,7 @@ their scores averaged; labels used while training the pruner only; pruning a tas
 - `--importance-from CARD` skips the secants and refits from the importances stored in an earlier pruner's card
   (its secant settings and timings are carried over; cards store importances to 5 decimals); only the fit runs.
 - Why: within 60 CPU minutes, meta-training with either estimator (straight-through, the paper's, or score-function)
-  gave scorers that did not beat an untrained one on every task (benchmarks/results/README.md); the secant reading
+  gave scorers that did not beat an untrained one on every task (benchmarks/results/pruners.md); the secant reading
   of the same objective did, and a stretched-map scorer carries it from task to task.
 
 --method meta: the paper's meta-learning loop (`meta_train`), resumable from --ckpt, with:
@@ -63,16 +71,15 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import add_glue_arg, check_glue, cpu_model, RESULTS, ROOT, save_png, write_json
 from smp_nb.checks import check_number
+from smp_nb.cli import parse_seeds, train_texts
 from smp_nb.data import get_task
 from smp_nb.gating import fit_canvas
-from smp_nb.meta import meta_train, train_texts, plot_history, secant_importance, fit_scorer, fit_ensemble, parse_seeds
-from smp_nb.models import atomic_write
+from smp_nb.importance import fit_ensemble, fit_scorer, label_importance, mean_importance, secant_importance
+from smp_nb.meta import meta_train, plot_history
 from smp_nb.models import load_encoder, OFFLINE_ENCODER
 from smp_nb.scorer import save_scorer
-from glue_table import cpu_model  # benchmarks/ is on the path when this runs as a script
 
 TASKS = ["sst2", "cola", "mrpc", "stsb", "rte"]
 IMPORTANCE_TASKS = ["stsb", "mrpc", "cola", "sst2", "rte"]  # the order fit_scorer takes them in for --method importance
@@ -123,7 +130,6 @@ def fits_dir(out):
     return ROOT / "benchmarks" / "runs" / "pruner-fits" if Path(out).resolve() == (ROOT / "smp_nb" / "assets").resolve() else Path(out) / "fits"
 
 def run_importance(a, model, tok, texts):
-    from smp_nb.meta import label_importance, mean_importance
     S = dict(SECANT, **{k: v for k, v in vars(a).items() if k in SECANT and v is not None})
     seeds = parse_seeds(a.importance_seeds, 0)
     fit_tasks = [t for t in IMPORTANCE_TASKS if t != a.held_out]  # --held-out: the paper's setting, a task never seen
@@ -170,7 +176,7 @@ def run_importance(a, model, tok, texts):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"))
+    add_glue_arg(ap)
     ap.add_argument("--method", default="importance", choices=("importance", "secant", "meta"))
     ap.add_argument("--importance-from-glue", help="importance: read the importances from the GLUE table's cache (DIR/<task>__importance__s0.json)")
     ap.add_argument("--importance-seeds", help="importance: fine-tuning seeds whose importances are averaged per task, e.g. 0,1,2 (default: 0)")
@@ -202,7 +208,7 @@ def main():
         except ValueError as e: sys.exit(str(e))
     if a.importance_from and a.method != "secant":
         sys.exit("--importance-from refits a scorer from secant importances: it works with --method secant only.")
-    if not Path(a.glue).exists(): sys.exit(f"GLUE data not found at {a.glue}: pass --glue DIR (GLUE TSV layout).")
+    check_glue(a.glue, "train_pruner")
     torch.set_num_threads(a.threads)
     model, tok = load_encoder()
     texts = train_texts(TASKS, a.glue)
@@ -215,10 +221,10 @@ def main():
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     name = "pruner" if a.method == "importance" else "pruner-similarity"
     save_scorer(res.scorer, out / f"{name}.safetensors", **card)
-    atomic_write(out / f"{name}-history.json", lambda p: Path(p).write_text(json.dumps(res.history)))
+    write_json(out / f"{name}-history.json", res.history, indent=None)
     ax = plot_history(res.history, window=50 if a.method == "meta" else 10, ylabel=ylabel)  # secant: 120 steps per task
-    png = ROOT / "benchmarks" / "results" / f"{name.replace('-', '_')}_loss.png" if out == ROOT / "smp_nb" / "assets" else out / f"{name}_loss.png"
-    ax.figure.savefig(png, dpi=120, bbox_inches="tight")
+    png = RESULTS / f"{name.replace('-', '_')}_loss.png" if out == ROOT / "smp_nb" / "assets" else out / f"{name}_loss.png"
+    save_png(ax.figure, png)
     print(json.dumps({k: v for k, v in card.items() if k != "importance"}, indent=1))
 
 if __name__ == "__main__": main()

@@ -1,4 +1,4 @@
-"""The GLUE task registry, loaders for the Hub's `nyu-mll/glue` or local GLUE TSV files, batching with dynamic padding, and the task sampler of meta-training.
+"""The GLUE task registry, one loader for the Hub's `nyu-mll/glue` or an offline copy of GLUE TSV files, batching with dynamic padding, and the task sampler of meta-training.
 
 Docs: https://smp-nb.github.io/smp-nb/data.html.md"""
 
@@ -8,6 +8,7 @@ Docs: https://smp-nb.github.io/smp-nb/data.html.md"""
 from __future__ import annotations
 import csv
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,8 @@ import torch
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['GLUE_TASKS', 'GlueTask', 'get_task', 'load_task', 'task_texts', 'encode_texts', 'text_batches', 'TaskSampler']
+__all__ = ['GLUE_TASKS', 'DATA_ENV', 'GlueTask', 'get_task', 'load_task', 'offline_data', 'task_texts', 'encode_texts',
+           'text_batches', 'TaskSampler']
 
 # %% ../nbs/02_data.ipynb #827f76cd
 @dataclass(frozen=True)
@@ -34,13 +36,14 @@ class GlueTask:
     folder: str = ""  # folder of the task in the GLUE TSV layout
     label_names: tuple = ()  # class names in label order, as on the Hub
 
-# %% ../nbs/02_data.ipynb #acee875b
+# %% ../nbs/02_data.ipynb #ec78ee15
 def _task(name, fields, metric, folder, label_names=(), dev_split="validation"):
     pair = len(fields) == 2
     return GlueTask(name=name, text_fields=fields, pair=pair, channel=0 if pair else 1,
                     num_labels=len(label_names) or 1, label_kind="class" if label_names else "regression",
                     metric=metric, hub_config=name, dev_split=dev_split, folder=folder, label_names=label_names)
 
+# %% ../nbs/02_data.ipynb #acee875b
 GLUE_TASKS = {t.name: t for t in [
     _task("cola", ("sentence",), "matthews", "CoLA", ("unacceptable", "acceptable")),
     _task("sst2", ("sentence",), "accuracy", "SST-2", ("negative", "positive")),
@@ -67,25 +70,17 @@ def get_task(name:str|GlueTask # a task name in any common spelling ('SST-2', 's
                          f"(also spelled {', '.join(t.folder for t in GLUE_TASKS.values())}).")
     return t
 
-# %% ../nbs/02_data.ipynb #d2bf0154
-@dataclass(frozen=True)
-class _TsvLayout:
-    "Where the texts and the label sit in a task's GLUE TSV files."
-    header: bool  # does the file start with a header line?
-    ncols: int|None  # columns per row; `None`: as many as the header has
-    text_cols: tuple  # column index of each text field
-    label_col: int  # column index of the label (negative counts from the end)
-
-_TSV = dict(
-    cola=_TsvLayout(False, 4, (3,), 1),
-    sst2=_TsvLayout(True, 2, (0,), 1),
-    mrpc=_TsvLayout(True, 5, (3, 4), 0),
-    stsb=_TsvLayout(True, 10, (7, 8), 9),
-    qqp=_TsvLayout(True, 6, (3, 4), 5),
-    mnli=_TsvLayout(True, None, (8, 9), -1),
-    qnli=_TsvLayout(True, 4, (1, 2), 3),
-    rte=_TsvLayout(True, 4, (1, 2), 3),
-    wnli=_TsvLayout(True, 4, (1, 2), 3))
+# %% ../nbs/02_data.ipynb #73df43e8
+def load_task(name:str|GlueTask, # task name in any spelling, see `get_task`
+              split:str="train", # 'train' or 'dev' (also 'validation'; MNLI also 'dev_mismatched')
+              data_dir:str|Path|None=None # folder in the GLUE TSV layout; `None`: `$SMP_DATA/glue` if it exists, else the Hub's `nyu-mll/glue`
+             ) -> datasets.Dataset:
+    "One split of a GLUE task as a `datasets.Dataset` with the Hub's text columns and `label`, from `data_dir`, `$SMP_DATA/glue` or the Hub."
+    task = get_task(name)
+    hub_split, fname = _resolve_split(task, split)
+    if data_dir is None: data_dir = offline_data("glue")
+    if data_dir is None: return _load_hub(task, hub_split)
+    return _load_tsv(task, Path(data_dir), fname, split)
 
 # %% ../nbs/02_data.ipynb #048e5041
 def _resolve_split(task:GlueTask, split:str) -> tuple:
@@ -98,6 +93,46 @@ def _resolve_split(task:GlueTask, split:str) -> tuple:
         return "validation_mismatched", "dev_mismatched.tsv"
     extra = ", 'dev_mismatched'" if task.name == "mnli" else ""
     raise ValueError(f"Unknown split {split!r} for {task.name}: use 'train' or 'dev' (or 'validation'{extra}).")
+
+# %% ../nbs/02_data.ipynb #65156c19
+DATA_ENV = "SMP_DATA"
+
+def offline_data(*parts:str # path parts under the offline data folder, e.g. `'glue'`
+                ) -> Path|None:
+    "`Path($SMP_DATA, *parts)` when `SMP_DATA` is set and that path exists, else `None`."
+    root = os.environ.get(DATA_ENV)
+    if not root: return None
+    p = Path(root, *parts).absolute()
+    return p if p.exists() else None
+
+# %% ../nbs/02_data.ipynb #6db0709b
+def _load_hub(task:GlueTask, hub_split:str) -> datasets.Dataset:
+    "Split `hub_split` of `task` from the Hub's `nyu-mll/glue`, with its text columns and `label`."
+    ds = datasets.load_dataset("nyu-mll/glue", task.hub_config, split=hub_split)
+    ds = ds.select_columns([*task.text_fields, "label"])
+    if len(ds) == 0: raise ValueError(f"nyu-mll/glue {task.hub_config} {hub_split}: the split is empty.")
+    return ds
+
+# %% ../nbs/02_data.ipynb #d2bf0154
+@dataclass(frozen=True)
+class _TsvLayout:
+    "Where the texts and the label sit in a task's GLUE TSV files."
+    header: bool  # does the file start with a header line?
+    ncols: int|None  # columns per row; `None`: as many as the header has
+    text_cols: tuple  # column index of each text field
+    label_col: int  # column index of the label (negative counts from the end)
+
+# %% ../nbs/02_data.ipynb #5320cc34
+_TSV = dict(
+    cola=_TsvLayout(False, 4, (3,), 1),
+    sst2=_TsvLayout(True, 2, (0,), 1),
+    mrpc=_TsvLayout(True, 5, (3, 4), 0),
+    stsb=_TsvLayout(True, 10, (7, 8), 9),
+    qqp=_TsvLayout(True, 6, (3, 4), 5),
+    mnli=_TsvLayout(True, None, (8, 9), -1),
+    qnli=_TsvLayout(True, 4, (1, 2), 3),
+    rte=_TsvLayout(True, 4, (1, 2), 3),
+    wnli=_TsvLayout(True, 4, (1, 2), 3))
 
 # %% ../nbs/02_data.ipynb #8413bec4
 def _parse_label(task:GlueTask, s:str, where:str):
@@ -112,6 +147,7 @@ def _parse_label(task:GlueTask, s:str, where:str):
     names = ", ".join(task.label_names)
     raise ValueError(f"{where}: bad label {s!r} for {task.name}: expected 0..{task.num_labels - 1} or one of {names}.")
 
+# %% ../nbs/02_data.ipynb #afc323e2
 def _read_tsv(task:GlueTask, path:Path) -> dict:
     "Columns `{text field: [...], 'label': [...]}` read from a GLUE TSV file of `task`."
     lay = _TSV[task.name]
@@ -119,21 +155,30 @@ def _read_tsv(task:GlueTask, path:Path) -> dict:
     labels = []
     with open(path, encoding="utf-8-sig", newline="") as f:
         rows = csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        ncols = lay.ncols
-        if lay.header:
-            header = next(rows, None)
-            if header is None: raise ValueError(f"{path}: the file is empty (expected a header line and rows).")
-            if ncols is None: ncols = len(header)
-            if len(header) != ncols or ncols <= max(lay.text_cols):
-                raise ValueError(f"{path}:1: header has {len(header)} columns, expected {ncols} for {task.name}.")
+        ncols = _check_header(task, rows, path) if lay.header else lay.ncols
         for row in rows:
             where = f"{path}:{rows.line_num}"
-            if len(row) != ncols:
-                raise ValueError(f"{where}: {len(row)} columns, expected {ncols} for {task.name} (tab-separated).")
+            _check_row(task, row, ncols, where)
             for f_, c in zip(task.text_fields, lay.text_cols): cols[f_].append(row[c])
             labels.append(_parse_label(task, row[lay.label_col], where))
     if not labels: raise ValueError(f"{path}: no data rows: the split is empty.")
     return {**cols, "label": labels}
+
+# %% ../nbs/02_data.ipynb #38aa6afa
+def _check_header(task:GlueTask, rows, path:Path) -> int:
+    "Read the header line from `rows`; the number of columns every row must have, or a clear error."
+    lay = _TSV[task.name]
+    header = next(rows, None)
+    if header is None: raise ValueError(f"{path}: the file is empty (expected a header line and rows).")
+    ncols = len(header) if lay.ncols is None else lay.ncols
+    if len(header) != ncols or ncols <= max(lay.text_cols):
+        raise ValueError(f"{path}:1: header has {len(header)} columns, expected {ncols} for {task.name}.")
+    return ncols
+
+def _check_row(task:GlueTask, row:list, ncols:int, where:str):
+    "Raise a `ValueError` naming `where` unless `row` has `ncols` columns."
+    if len(row) != ncols:
+        raise ValueError(f"{where}: {len(row)} columns, expected {ncols} for {task.name} (tab-separated).")
 
 # %% ../nbs/02_data.ipynb #689a8721
 def _features(task:GlueTask) -> datasets.Features:
@@ -141,19 +186,10 @@ def _features(task:GlueTask) -> datasets.Features:
     label = datasets.ClassLabel(names=list(task.label_names)) if task.label_kind == "class" else datasets.Value("float32")
     return datasets.Features({**{f: datasets.Value("string") for f in task.text_fields}, "label": label})
 
-def load_task(name:str|GlueTask, # task name in any spelling, see `get_task`
-              split:str="train", # 'train' or 'dev' (also 'validation'; MNLI also 'dev_mismatched')
-              data_dir:str|Path|None=None # folder in the GLUE TSV layout; `None`: the Hub's `nyu-mll/glue`
-             ) -> datasets.Dataset:
-    "One split of a GLUE task as a `datasets.Dataset` with the Hub's text columns and `label`."
-    task = get_task(name)
-    hub_split, fname = _resolve_split(task, split)
-    if data_dir is None:
-        ds = datasets.load_dataset("nyu-mll/glue", task.hub_config, split=hub_split)
-        ds = ds.select_columns([*task.text_fields, "label"])
-        if len(ds) == 0: raise ValueError(f"nyu-mll/glue {task.hub_config} {hub_split}: the split is empty.")
-        return ds
-    path = Path(data_dir) / task.folder / fname
+# %% ../nbs/02_data.ipynb #999d8831
+def _load_tsv(task:GlueTask, data_dir:Path, fname:str, split:str) -> datasets.Dataset:
+    "The split in file `fname` of `task`'s folder under `data_dir` (GLUE TSV layout)."
+    path = data_dir / task.folder / fname
     if not path.is_file():
         raise FileNotFoundError(f"No {task.folder} {split} file: expected {path} (GLUE TSV layout: "
                                 f"{{data_dir}}/{task.folder}/{fname}).")
@@ -176,18 +212,20 @@ def encode_texts(tokenizer, # a Hugging Face tokenizer
                  max_length:int=128 # longest tokenized input kept
                 ) -> dict:
     "Tokenize a batch to tensors, padded to its longest input and truncated at `max_length`."
-    texts = list(texts)
-    if not texts: raise ValueError("encode_texts needs at least one text.")
-    pair = not isinstance(texts[0], str)
-    if pair:
-        if not all(not isinstance(t, str) and len(t) == 2 for t in texts):
-            raise ValueError("encode_texts takes a list of strings or a list of (first, second) pairs, not a mixture.")
-        first, second = [t[0] for t in texts], [t[1] for t in texts]
-    elif not all(isinstance(t, str) for t in texts):
-        raise ValueError("encode_texts takes a list of strings or a list of (first, second) pairs, not a mixture.")
-    else: first, second = texts, None
+    first, second = _first_second(list(texts))
     enc = tokenizer(first, second, padding=True, truncation=True, max_length=max_length, return_tensors="pt")
     return dict(enc)
+
+# %% ../nbs/02_data.ipynb #376c7bd1
+def _first_second(texts:list) -> tuple:
+    "`(first texts, second texts or None)` of a non-empty list of strings or of `(first, second)` pairs."
+    if not texts: raise ValueError("encode_texts needs at least one text.")
+    mixture = "encode_texts takes a list of strings or a list of (first, second) pairs, not a mixture."
+    if isinstance(texts[0], str):
+        if not all(isinstance(t, str) for t in texts): raise ValueError(mixture)
+        return texts, None
+    if not all(not isinstance(t, str) and len(t) == 2 for t in texts): raise ValueError(mixture)
+    return [t[0] for t in texts], [t[1] for t in texts]
 
 # %% ../nbs/02_data.ipynb #1f8d4a3d
 def text_batches(texts:list, # inputs, e.g. from `task_texts`
@@ -206,12 +244,7 @@ class TaskSampler:
                  alpha:float=0.2, # exponent on the sizes (the authors: 0.2)
                  seed:int=0 # seed of the sampler's own generator
                 ):
-        if not isinstance(sizes, dict) or not sizes:
-            raise ValueError(f"TaskSampler needs a non-empty dict task -> dataset size, got {sizes!r}.")
-        bad = {t: n for t, n in sizes.items() if isinstance(n, bool) or not isinstance(n, int) or n < 1}
-        if bad: raise ValueError(f"Dataset sizes must be positive integers; got {bad}.")
-        if not (isinstance(alpha, (int, float)) and math.isfinite(alpha)):
-            raise ValueError(f"alpha must be a finite number, got {alpha!r}.")
+        _check_sizes(sizes, alpha)
         self.sizes, self.alpha, self.seed = dict(sizes), float(alpha), int(seed)
         self.tasks = tuple(self.sizes)
         self._w = torch.tensor([self.sizes[t] for t in self.tasks], dtype=torch.float64) ** self.alpha
@@ -219,13 +252,25 @@ class TaskSampler:
         self.generator = torch.Generator().manual_seed(self.seed)
         self.draws = 0
 
-    @property
-    def weights(self) -> dict:
-        "Probability of drawing each task."
-        return {t: w.item() for t, w in zip(self.tasks, self._w)}
+# %% ../nbs/02_data.ipynb #afd15719
+@patch(as_prop=True)
+def weights(self:TaskSampler) -> dict:
+    "Probability of drawing each task."
+    return {t: w.item() for t, w in zip(self.tasks, self._w)}
 
-    def __repr__(self):
-        return f"TaskSampler({len(self.tasks)} tasks, alpha={self.alpha}, seed={self.seed}, draws={self.draws})"
+@patch
+def __repr__(self:TaskSampler):
+    return f"TaskSampler({len(self.tasks)} tasks, alpha={self.alpha}, seed={self.seed}, draws={self.draws})"
+
+# %% ../nbs/02_data.ipynb #e3c36cce
+def _check_sizes(sizes:dict, alpha:float):
+    "Raise a `ValueError` unless `sizes` maps tasks to positive integers and `alpha` is finite."
+    if not isinstance(sizes, dict) or not sizes:
+        raise ValueError(f"TaskSampler needs a non-empty dict task -> dataset size, got {sizes!r}.")
+    bad = {t: n for t, n in sizes.items() if isinstance(n, bool) or not isinstance(n, int) or n < 1}
+    if bad: raise ValueError(f"Dataset sizes must be positive integers; got {bad}.")
+    if not (isinstance(alpha, (int, float)) and math.isfinite(alpha)):
+        raise ValueError(f"alpha must be a finite number, got {alpha!r}.")
 
 # %% ../nbs/02_data.ipynb #3c00133e
 @patch
@@ -233,12 +278,17 @@ def sample(self:TaskSampler,
             batch_size:int # rows per micro-batch
            ) -> tuple:
     "Draw one task and `batch_size` distinct row indices of it: `(task, indices)`."
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    _check_batch_size(batch_size)
     t = self.tasks[torch.multinomial(self._w, 1, generator=self.generator).item()]
     idx = torch.randperm(self.sizes[t], generator=self.generator)[:batch_size]
     self.draws += 1
     return t, idx.tolist()
+
+# %% ../nbs/02_data.ipynb #f498fbf6
+def _check_batch_size(batch_size:int):
+    "Raise a `ValueError` unless `batch_size` is a positive integer."
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
 
 # %% ../nbs/02_data.ipynb #dba3eeae
 @patch
@@ -247,14 +297,20 @@ def state_dict(self:TaskSampler) -> dict:
     return dict(sizes=dict(self.sizes), alpha=self.alpha, seed=self.seed, draws=self.draws,
                 generator=self.generator.get_state().tolist())
 
+# %% ../nbs/02_data.ipynb #2656a4aa
 @patch
 def load_state_dict(self:TaskSampler,
                      state:dict # from `state_dict`
                     ):
     "Restore a state from `state_dict`; the sizes and alpha must match this sampler's."
-    if dict(state["sizes"]) != self.sizes or float(state["alpha"]) != self.alpha:
-        raise ValueError(f"The saved sampler state is for sizes {state['sizes']} and alpha {state['alpha']}, "
-                         f"not {self.sizes} and {self.alpha}.")
+    _check_same_sampler(self, state)
     self.generator.set_state(torch.tensor(state["generator"], dtype=torch.uint8))
     self.seed, self.draws = int(state["seed"]), int(state["draws"])
     return self
+
+# %% ../nbs/02_data.ipynb #4375e0a5
+def _check_same_sampler(sampler:TaskSampler, state:dict):
+    "Raise a `ValueError` unless `state` was saved by a sampler with `sampler`'s sizes and alpha."
+    if dict(state["sizes"]) != sampler.sizes or float(state["alpha"]) != sampler.alpha:
+        raise ValueError(f"The saved sampler state is for sizes {state['sizes']} and alpha {state['alpha']}, "
+                         f"not {sampler.sizes} and {sampler.alpha}.")

@@ -22,13 +22,14 @@ from .models import adapter_for, attention_layers, head_size, heads_per_layer
 # %% auto #0
 __all__ = ['FIT_MODES', 'smp_attention', 'head_gates', 'attention_maps', 'fit_canvas', 'fit_maps', 'zero_head_reference']
 
-# %% ../nbs/01_gating.ipynb #d92bdeda
+# %% ../nbs/01_gating.ipynb #5b2decca
 class _Routes(threading.local):
     "Per-thread map from a self-attention module to its layer index and the active gates/capture."
     def __init__(self): self.table = {}
 
 _ROUTES = _Routes()
 
+# %% ../nbs/01_gating.ipynb #7302443f
 def _layer_gate(gates, layer:int):
     "Gates of one layer: row `layer` of a 2-D tensor, or item `layer` of a list of 1-D tensors."
     return gates[layer]
@@ -39,10 +40,7 @@ def _probs(query, key, attention_mask, scaling):
     if attention_mask is not None: w = w.add_(attention_mask)   # a mask broadcasts to the scores' shape
     return F.softmax(w, dim=-1, dtype=torch.float32).to(query.dtype)
 
-def _rows(mask, b:int):
-    "Input `b`'s rows of a 4-D attention mask (a mask broadcast over the batch is shared)."
-    return mask if mask is None or mask.shape[0] == 1 else mask[b:b + 1]
-
+# %% ../nbs/01_gating.ipynb #d92bdeda
 def smp_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
     "Attention kernel registered as `'smp'`: SDPA or eager attention, then per-head gates, optionally keeping the maps."
     route = _ROUTES.table.get(module)
@@ -56,19 +54,28 @@ def smp_attention(module, query, key, value, attention_mask, scaling=None, dropo
     else:
         out = F.scaled_dot_product_attention(query, key, value, attn_mask=attention_mask,
                                              dropout_p=dropout if module.training else 0.0, scale=scaling)
-        if reduce is not None:  # one input's maps at a time, each reduced before the next is computed
-            route["maps"][route["layer"]] = torch.cat([
-                reduce(_probs(query[b:b + 1], key[b:b + 1], _rows(attention_mask, b), scaling), b) for b in range(len(query))])
+        if reduce is not None: route["maps"][route["layer"]] = _reduced_maps(query, key, attention_mask, scaling, reduce)
     out = out.transpose(1, 2)  # [batch, seq, heads, head_dim]
     if route is not None and route["gates"] is not None:
         g = _layer_gate(route["gates"], route["layer"]).to(out.dtype)
         out = out * g.view(1, 1, -1, 1)
     return out.contiguous(), None
 
+# %% ../nbs/01_gating.ipynb #284aba3c
 AttentionInterface.register("smp", smp_attention)
 AttentionMaskInterface.register("smp", eager_mask)
 
-# %% ../nbs/01_gating.ipynb #a7287747
+# %% ../nbs/01_gating.ipynb #bc1eb8e2
+def _rows(mask, b:int):
+    "Input `b`'s rows of a 4-D attention mask (a mask broadcast over the batch is shared)."
+    return mask if mask is None or mask.shape[0] == 1 else mask[b:b + 1]
+
+def _reduced_maps(query, key, attention_mask, scaling, reduce):
+    "One layer's maps, each input's computed and reduced by `reduce(maps, b)` before the next: `[batch, ...]`."
+    return torch.cat([reduce(_probs(query[b:b + 1], key[b:b + 1], _rows(attention_mask, b), scaling), b)
+                      for b in range(len(query))])
+
+# %% ../nbs/01_gating.ipynb #b2dba080
 def _configs(model):
     "Every distinct config object reachable from `model`'s modules."
     seen = {}
@@ -77,11 +84,7 @@ def _configs(model):
         if c is not None and hasattr(c, "_attn_implementation"): seen[id(c)] = c
     return list(seen.values())
 
-def _keep_maps(route, probs):
-    "Store a layer's maps `[batch, heads, seq, seq]` in the route, reduced one input at a time if it asks."
-    reduce = route.get("reduce")
-    route["maps"][route["layer"]] = probs if reduce is None else torch.cat([reduce(probs[b:b + 1], b) for b in range(len(probs))])
-
+# %% ../nbs/01_gating.ipynb #268ad1ef
 def _pre_hook(module, args, kwargs):
     "Before a hooked self-attention module runs: ask it for its attention probabilities when its maps are wanted."
     route = _ROUTES.table.get(module)
@@ -90,6 +93,13 @@ def _pre_hook(module, args, kwargs):
     else: kwargs = {**kwargs, "output_attentions": True}
     return args, kwargs
 
+# %% ../nbs/01_gating.ipynb #4a1c9046
+def _keep_maps(route, probs):
+    "Store a layer's maps `[batch, heads, seq, seq]` in the route, reduced one input at a time if it asks."
+    reduce = route.get("reduce")
+    route["maps"][route["layer"]] = probs if reduce is None else torch.cat([reduce(probs[b:b + 1], b) for b in range(len(probs))])
+
+# %% ../nbs/01_gating.ipynb #509d340d
 def _post_hook(module, args, kwargs, output):
     "After it ran: keep the maps, and scale each head's slice of the concatenated output by its gate."
     route = _ROUTES.table.get(module)
@@ -101,6 +111,7 @@ def _post_hook(module, args, kwargs, output):
         ctx = (ctx.unflatten(-1, (len(g), -1)) * g.view(-1, 1)).flatten(-2)
     return (ctx, probs, *output[2:])
 
+# %% ../nbs/01_gating.ipynb #a7287747
 @contextmanager
 def _smp_routes(model, gates=None, maps=None, reduce=None):
     "Route every self-attention module of `model` through the `'smp'` kernel (or its hooks) for the duration of the block."
@@ -113,16 +124,32 @@ def _smp_routes(model, gates=None, maps=None, reduce=None):
     try:
         for i, m in enumerate(mods): _ROUTES.table[m] = dict(layer=i, gates=gates, maps=maps, reduce=reduce)
         for c in cfgs: c._attn_implementation = "smp"
-        if ad.route == "hooks":
-            for m in mods: hooks += [m.register_forward_pre_hook(_pre_hook, with_kwargs=True),
-                                     m.register_forward_hook(_post_hook, with_kwargs=True)]
+        if ad.route == "hooks": _add_hooks(mods, hooks)
         yield
-    finally:
-        for h in hooks: h.remove()
-        for c, impl in zip(cfgs, saved_impl): c._attn_implementation = impl
-        for m, r in saved_routes.items():
-            if r is None: _ROUTES.table.pop(m, None)
-            else: _ROUTES.table[m] = r
+    finally: _restore(hooks, cfgs, saved_impl, saved_routes)
+
+# %% ../nbs/01_gating.ipynb #37735915
+def _add_hooks(mods:list, hooks:list):
+    "Hook each self-attention module of `mods` for gates and maps, appending the handles to `hooks`."
+    for m in mods: hooks.extend([m.register_forward_pre_hook(_pre_hook, with_kwargs=True),
+                                 m.register_forward_hook(_post_hook, with_kwargs=True)])
+
+def _restore(hooks:list, cfgs:list, saved_impl:list, saved_routes:dict):
+    "Remove `hooks`, give each config its saved attention implementation and the routing table its saved routes."
+    for h in hooks: h.remove()
+    for c, impl in zip(cfgs, saved_impl): c._attn_implementation = impl
+    for m, r in saved_routes.items():
+        if r is None: _ROUTES.table.pop(m, None)
+        else: _ROUTES.table[m] = r
+
+# %% ../nbs/01_gating.ipynb #2c683faa
+@contextmanager
+def head_gates(model:nn.Module, # an encoder of a supported family
+               gates:torch.Tensor, # float `[num_layers, num_heads]`; may require grad
+              ):
+    "Inside the block, every forward of `model` multiplies head `h` of layer `l` by `gates[l, h]`."
+    _check_gates(model, gates)
+    with _smp_routes(model, gates=gates): yield model
 
 # %% ../nbs/01_gating.ipynb #9b6f676f
 def _check_gates(model, gates):
@@ -138,14 +165,6 @@ def _check_gates(model, gates):
     if not all(torch.is_floating_point(g) for g in gates):
         raise TypeError("gates must be a floating-point tensor (0/1 values or any real weights).")
 
-@contextmanager
-def head_gates(model:nn.Module, # an encoder of a supported family
-               gates:torch.Tensor, # float `[num_layers, num_heads]`; may require grad
-              ):
-    "Inside the block, every forward of `model` multiplies head `h` of layer `l` by `gates[l, h]`."
-    _check_gates(model, gates)
-    with _smp_routes(model, gates=gates): yield model
-
 # %% ../nbs/01_gating.ipynb #d6568230
 def attention_maps(model:nn.Module, # an encoder of a supported family
                    gates=None, # optional gates, as in `head_gates`
@@ -155,20 +174,29 @@ def attention_maps(model:nn.Module, # an encoder of a supported family
                   ):
     "Attention probabilities `[layers, batch, heads, seq, seq]`, padding query rows zeroed (`[layers, batch, heads, ...]` of `reduce`'s output with `reduce`)."
     if gates is not None: _check_gates(model, gates)
-    n = len(attention_layers(model))
-    store = [None] * n
+    store = [None] * len(attention_layers(model))
     am = batch.get("attention_mask")
-    def per_input(w, b):  # zero the padding query rows of input b, then reduce
-        return reduce(w.float() if am is None else w.float() * am[b].to(w.device, torch.float32)[None, None, :, None])
-    with _smp_routes(model, gates=gates, maps=store, reduce=None if reduce is None else per_input): out = model(**batch)
-    if any(s is None for s in store): raise RuntimeError("the model did not run every attention layer")
-    if len({s.shape for s in store}) != 1:
-        raise ValueError(f"layers have different head counts {heads_per_layer(model)}: maps cannot be stacked.")
-    maps = torch.stack(store)
+    per_input = None if reduce is None else _zero_padding_then(reduce, am)
+    with _smp_routes(model, gates=gates, maps=store, reduce=per_input): out = model(**batch)
+    maps = _stack_maps(model, store)
     if am is not None and reduce is None: maps = maps * am.to(maps.dtype)[None, :, None, :, None]
     return (maps, out) if return_outputs else maps
 
-# %% ../nbs/01_gating.ipynb #c7dd23e6
+# %% ../nbs/01_gating.ipynb #51308b39
+def _zero_padding_then(reduce, am):
+    "A per-input function: zero the padding query rows of input `b`'s maps (per `am`), then `reduce` them."
+    def per_input(w, b):
+        return reduce(w.float() if am is None else w.float() * am[b].to(w.device, torch.float32)[None, None, :, None])
+    return per_input
+
+def _stack_maps(model, store:list) -> torch.Tensor:
+    "The maps of every layer stacked, or a clear error if a layer did not run or layers differ in shape."
+    if any(s is None for s in store): raise RuntimeError("the model did not run every attention layer")
+    if len({s.shape for s in store}) != 1:
+        raise ValueError(f"layers have different head counts {heads_per_layer(model)}: maps cannot be stacked.")
+    return torch.stack(store)
+
+# %% ../nbs/01_gating.ipynb #dad1b882
 FIT_MODES = ("pad", "stretch", "stretch48")  # named examples; "stretchN" works for any N from 1 to the scorer's size
 
 def fit_canvas(how:str, # a map fitting: "pad", "stretch" or "stretchN"
@@ -182,19 +210,29 @@ def fit_canvas(how:str, # a map fitting: "pad", "stretch" or "stretchN"
     raise ValueError(f"Unknown map fitting {how!r}: use 'pad', 'stretch', or 'stretchN' with N from 1 to {size} "
                      f"(stretch to an N x N corner), e.g. one of {FIT_MODES}.")
 
+# %% ../nbs/01_gating.ipynb #c7dd23e6
 def fit_maps(maps:torch.Tensor, # `[..., seq, seq]` attention maps, query rows of padding tokens zeroed
              size:int=128, # the scorer's input size
              how:str="pad" # "pad": zero-pad (or crop) to `size`; "stretch": resize each map's real tokens to `size`; "stretchN": to an N x N corner
             ) -> torch.Tensor:
     "Fit the last two dimensions of `maps` to `size` x `size`, by zero padding (the authors') or by stretching."
     canvas = fit_canvas(how, size)
-    if maps.ndim < 2 or maps.shape[-1] != maps.shape[-2]:
-        raise ValueError(f"fit_maps reads square maps [..., seq, seq]; got shape {list(maps.shape)}.")
+    _check_square(maps)
     s = maps.shape[-1]
     if canvas is not None and canvas < size: return fit_maps(fit_maps(maps, canvas, "stretch"), size, "pad")
-    if how == "pad":
-        if s >= size: return maps[..., :size, :size]
-        return F.pad(maps, (0, size - s, 0, size - s))
+    if how == "pad": return maps[..., :size, :size] if s >= size else F.pad(maps, (0, size - s, 0, size - s))
+    return _stretch(maps, size)
+
+# %% ../nbs/01_gating.ipynb #e4105a23
+def _check_square(maps:torch.Tensor):
+    "Raise a `ValueError` unless `maps` ends in two equal dimensions."
+    if maps.ndim < 2 or maps.shape[-1] != maps.shape[-2]:
+        raise ValueError(f"fit_maps reads square maps [..., seq, seq]; got shape {list(maps.shape)}.")
+
+# %% ../nbs/01_gating.ipynb #25790cad
+def _stretch(maps:torch.Tensor, size:int) -> torch.Tensor:
+    "Resize each map's real-token block to `size` x `size` and make every row a distribution again."
+    s = maps.shape[-1]
     flat = maps.reshape(-1, 1, s, s)
     lens = (flat.sum(-1) > 0.5).sum(-1).flatten().clamp(min=1)  # real query rows sum to 1, padding rows to 0
     out = flat.new_zeros(len(flat), 1, size, size)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from fastcore.basics import patch
 from .files import atomic_write, new_dir, replace_dir
 
 import torch
@@ -18,8 +19,8 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
 # %% auto #0
-__all__ = ['ADAPTERS', 'SUPPORTED_FAMILIES', 'OFFLINE_ENCODER', 'FamilyAdapter', 'family_table', 'base_model', 'adapter_for',
-           'attention_layers', 'head_size', 'heads_per_layer', 'head_grid', 'tiny_encoder', 'offline_encoder_path',
+__all__ = ['ADAPTERS', 'SUPPORTED_FAMILIES', 'OFFLINE_ENCODER', 'FamilyAdapter', 'family_table', 'tiny_encoder', 'base_model',
+           'adapter_for', 'attention_layers', 'head_size', 'heads_per_layer', 'head_grid', 'offline_encoder_path',
            'check_tokenizer', 'attention_kernel', 'load_encoder']
 
 # %% ../nbs/00_models.ipynb #01d6c709
@@ -34,29 +35,6 @@ class FamilyAdapter:
     head_rows: tuple = ()  # more projections in that module whose outputs are split by head, pruned with q, k, v where present
     route: str = "interface"  # "interface": gated in transformers' attention interface; "hooks": by forward hooks on the self-attention module
     exact: str = ""  # what is exact for this family, and what to know (the docs' family table)
-
-    @property
-    def fused(self) -> bool:
-        "True when one linear layer computes the queries, keys and values (rows stacked as [q heads, k heads, v heads])."
-        return len(self.qkv_names) == 1
-
-    def qkv(self, layer):
-        "The query, key and value projections of `layer` (one fused projection for a fused family)."
-        attn = self.self_attention(layer)
-        return tuple(getattr(attn, n) for n in self.qkv_names)
-
-    def head_projections(self, layer) -> list:
-        "Every projection of `layer` whose output rows are grouped by head: q, k, v (or the fused one) and the `head_rows` present."
-        attn = self.self_attention(layer)
-        return list(self.qkv(layer)) + [getattr(attn, n) for n in self.head_rows if isinstance(getattr(attn, n, None), nn.Linear)]
-
-    def row_blocks(self, layer) -> list:
-        "`(projection, blocks)` for each of `head_projections`: its output is `blocks` stacked blocks of all heads (3 for a fused q, k, v)."
-        return [(lin, 3 if self.fused and i == 0 else 1) for i, lin in enumerate(self.head_projections(layer))]
-
-    def num_heads(self, layer, head_dim:int) -> int:
-        "Heads `layer` has now, read from the size of its query projection."
-        return self.qkv(layer)[0].out_features // head_dim // (3 if self.fused else 1)
 
 # %% ../nbs/00_models.ipynb #0a65dee4
 _EXACT_BERT = "exact: gates, maps and removal act on the attention interface's per-head output"
@@ -76,6 +54,7 @@ _distilbert = FamilyAdapter(
     out_proj=lambda layer: layer.attention.out_lin,
     exact=_EXACT_BERT)
 
+# %% ../nbs/00_models.ipynb #f1e72360
 _modernbert = FamilyAdapter(
     model_types=("modernbert",),
     layers=lambda base: list(base.layers),
@@ -85,6 +64,7 @@ _modernbert = FamilyAdapter(
     exact="exact: fused Wqkv pruned in its q, k and v blocks; local and global layers alike (the sliding window is in the mask), "
           "rotary embeddings applied before the kernel")
 
+# %% ../nbs/00_models.ipynb #fa2cff9a
 def _rotary_bert(model_types:tuple, exact:str) -> FamilyAdapter:
     "BERT-shaped encoders with rotary embeddings and `self_attn.{q,k,v,o}_proj` (GTE, NomicBERT, Jina v3)."
     return FamilyAdapter(model_types=model_types, layers=lambda base: list(base.layers),
@@ -96,6 +76,7 @@ _gte_nomic = _rotary_bert(("gte", "nomic_bert"), _ROTARY)
 _jina_v3 = _rotary_bert(("jina_embeddings_v3",), _ROTARY + "; the base weights: the task LoRA adapters are separate PEFT "
                         "weights, so prune with none attached, or merge one first and prune the merged model")
 
+# %% ../nbs/00_models.ipynb #d4fab18a
 _deberta_v2 = FamilyAdapter(
     model_types=("deberta-v2",),
     layers=lambda base: list(base.encoder.layer),
@@ -107,6 +88,7 @@ _deberta_v2 = FamilyAdapter(
     exact="exact: disentangled attention gated and read by forward hooks (no attention interface); relative-position "
           "projections pruned with their heads; maps are taken after attention dropout, so read them in eval mode")
 
+# %% ../nbs/00_models.ipynb #7c614201
 ADAPTERS = {t: a for a in (_bert_like, _distilbert, _modernbert, _gte_nomic, _jina_v3, _deberta_v2) for t in a.model_types}
 SUPPORTED_FAMILIES = tuple(ADAPTERS)
 
@@ -119,6 +101,7 @@ _FAMILY_NAMES = {"bert": "BERT", "roberta": "RoBERTa", "xlm-roberta": "XLM-RoBER
                  "modernbert": "ModernBERT", "gte": "GTE (Alibaba-NLP/gte-*)", "nomic_bert": "NomicBERT (nomic-embed-text)",
                  "jina_embeddings_v3": "Jina embeddings v3", "deberta-v2": "DeBERTa-v2 and DeBERTa-v3"}
 
+# %% ../nbs/00_models.ipynb #28b06e59
 def family_table() -> str:
     "A Markdown table of `SUPPORTED_FAMILIES`: each `model_type`, the models it covers, how smp-nb reaches its heads, and what is exact."
     rows = ["| `model_type` | models | heads reached through | what is exact |", "|---|---|---|---|"]
@@ -126,42 +109,6 @@ def family_table() -> str:
         route = "forward hooks on its self-attention" if ad.route == "hooks" else "transformers' attention interface"
         rows.append(f"| `{t}` | {_FAMILY_NAMES.get(t, t)} | {route} | {ad.exact.removeprefix('exact: ')} |")
     return _Markdown("\n".join(rows))
-
-# %% ../nbs/00_models.ipynb #1f58acb3
-def base_model(model:nn.Module):
-    "The bare encoder inside `model` (e.g. the `BertModel` of a `BertForSequenceClassification`)."
-    return getattr(model, "base_model", model)
-
-def adapter_for(model:nn.Module) -> FamilyAdapter:
-    "The `FamilyAdapter` of `model`, or a `ValueError` naming its type and the supported ones."
-    cfg = getattr(model, "config", None)
-    mt = getattr(cfg, "smp_model_type", None) or getattr(cfg, "model_type", None) or type(model).__name__  # smp_model_type: a pruned folder loaded with stock transformers
-    if mt not in ADAPTERS:
-        raise ValueError(f"Unsupported model family {mt!r}: smp-nb supports {', '.join(SUPPORTED_FAMILIES)}.")
-    return ADAPTERS[mt]
-
-# %% ../nbs/00_models.ipynb #428c5799
-def attention_layers(model:nn.Module) -> list:
-    "The transformer layers of `model`, in order."
-    return adapter_for(model).layers(base_model(model))
-
-def head_size(model:nn.Module) -> int:
-    "Size of one attention head (the config's `head_dim` or `attention_head_size`, else hidden size / original number of heads)."
-    cfg = model.config
-    return (getattr(cfg, "head_dim", None) or getattr(cfg, "attention_head_size", None)
-            or cfg.hidden_size // cfg.num_attention_heads)
-
-def heads_per_layer(model:nn.Module) -> list:
-    "Number of attention heads each layer currently has."
-    ad, d = adapter_for(model), head_size(model)
-    return [ad.num_heads(layer, d) for layer in ad.layers(base_model(model))]
-
-def head_grid(model:nn.Module) -> tuple:
-    "`(num_layers, num_heads)` of an unpruned model; a clear error if layers have different head counts."
-    hs = heads_per_layer(model)
-    if len(set(hs)) != 1:
-        raise ValueError(f"Layers have different numbers of heads ({hs}); this needs a model with the same count in every layer.")
-    return len(hs), hs[0]
 
 # %% ../nbs/00_models.ipynb #c6d472d8
 def _family_kwargs(model_type:str, num_layers:int, num_heads:int, hidden:int, max_positions:int) -> dict:
@@ -178,6 +125,7 @@ def _family_kwargs(model_type:str, num_layers:int, num_heads:int, hidden:int, ma
                   share_att_key=True, norm_rel_ebd="layer_norm", position_biased_input=False)
     return kw
 
+# %% ../nbs/00_models.ipynb #56253b9c
 def tiny_encoder(model_type:str="bert", # one of `SUPPORTED_FAMILIES`
                  num_layers:int=2, num_heads:int=4, head_dim:int=8, vocab_size:int=1000,
                  seed:int=0,
@@ -185,12 +133,84 @@ def tiny_encoder(model_type:str="bert", # one of `SUPPORTED_FAMILIES`
                  **config # more config arguments, e.g. `share_att_key=False` for DeBERTa
                 ) -> PreTrainedModel:
     "A small randomly initialised encoder of family `model_type`, in eval mode, for tests and examples."
-    if model_type not in ADAPTERS:
-        raise ValueError(f"Unsupported model family {model_type!r}: smp-nb supports {', '.join(SUPPORTED_FAMILIES)}.")
+    _check_family(model_type)
     kw = _family_kwargs(model_type, num_layers, num_heads, num_heads * head_dim, max_positions) | config
     cfg = AutoConfig.for_model(model_type, vocab_size=vocab_size, **kw)
     torch.manual_seed(seed)
     return AutoModel.from_config(cfg).eval()
+
+# %% ../nbs/00_models.ipynb #5f5e584a
+def _check_family(model_type:str, where:str=""):
+    "Raise a `ValueError` naming `model_type` (and `where`) unless it is one of `SUPPORTED_FAMILIES`."
+    if model_type not in ADAPTERS:
+        raise ValueError(f"Unsupported model family {model_type!r}{where}: smp-nb supports {', '.join(SUPPORTED_FAMILIES)}.")
+
+# %% ../nbs/00_models.ipynb #1f58acb3
+def base_model(model:nn.Module):
+    "The bare encoder inside `model` (e.g. the `BertModel` of a `BertForSequenceClassification`)."
+    return getattr(model, "base_model", model)
+
+def adapter_for(model:nn.Module) -> FamilyAdapter:
+    "The `FamilyAdapter` of `model`, or a `ValueError` naming its type and the supported ones."
+    cfg = getattr(model, "config", None)
+    mt = getattr(cfg, "smp_model_type", None) or getattr(cfg, "model_type", None) or type(model).__name__  # smp_model_type: a pruned folder loaded with stock transformers
+    _check_family(mt)
+    return ADAPTERS[mt]
+
+# %% ../nbs/00_models.ipynb #daf199ca
+def attention_layers(model:nn.Module) -> list:
+    "The transformer layers of `model`, in order."
+    return adapter_for(model).layers(base_model(model))
+
+# %% ../nbs/00_models.ipynb #bc59907c
+@patch(as_prop=True)
+def fused(self:FamilyAdapter) -> bool:
+    "True when one linear layer computes the queries, keys and values (rows stacked as [q heads, k heads, v heads])."
+    return len(self.qkv_names) == 1
+
+@patch
+def qkv(self:FamilyAdapter, layer):
+    "The query, key and value projections of `layer` (one fused projection for a fused family)."
+    attn = self.self_attention(layer)
+    return tuple(getattr(attn, n) for n in self.qkv_names)
+
+# %% ../nbs/00_models.ipynb #35f1055d
+@patch
+def head_projections(self:FamilyAdapter, layer) -> list:
+    "Every projection of `layer` whose output rows are grouped by head: q, k, v (or the fused one) and the `head_rows` present."
+    attn = self.self_attention(layer)
+    return list(self.qkv(layer)) + [getattr(attn, n) for n in self.head_rows if isinstance(getattr(attn, n, None), nn.Linear)]
+
+@patch
+def row_blocks(self:FamilyAdapter, layer) -> list:
+    "`(projection, blocks)` for each of `head_projections`: its output is `blocks` stacked blocks of all heads (3 for a fused q, k, v)."
+    return [(lin, 3 if self.fused and i == 0 else 1) for i, lin in enumerate(self.head_projections(layer))]
+
+# %% ../nbs/00_models.ipynb #dddd031c
+@patch
+def num_heads(self:FamilyAdapter, layer, head_dim:int) -> int:
+    "Heads `layer` has now, read from the size of its query projection."
+    return self.qkv(layer)[0].out_features // head_dim // (3 if self.fused else 1)
+
+# %% ../nbs/00_models.ipynb #428c5799
+def head_size(model:nn.Module) -> int:
+    "Size of one attention head (the config's `head_dim` or `attention_head_size`, else hidden size / original number of heads)."
+    cfg = model.config
+    return (getattr(cfg, "head_dim", None) or getattr(cfg, "attention_head_size", None)
+            or cfg.hidden_size // cfg.num_attention_heads)
+
+def heads_per_layer(model:nn.Module) -> list:
+    "Number of attention heads each layer currently has."
+    ad, d = adapter_for(model), head_size(model)
+    return [ad.num_heads(layer, d) for layer in ad.layers(base_model(model))]
+
+# %% ../nbs/00_models.ipynb #420ee6f3
+def head_grid(model:nn.Module) -> tuple:
+    "`(num_layers, num_heads)` of an unpruned model; a clear error if layers have different head counts."
+    hs = heads_per_layer(model)
+    if len(set(hs)) != 1:
+        raise ValueError(f"Layers have different numbers of heads ({hs}); this needs a model with the same count in every layer.")
+    return len(hs), hs[0]
 
 # %% ../nbs/00_models.ipynb #2c4d7d58
 OFFLINE_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
@@ -215,7 +235,7 @@ def check_tokenizer(tok, # a tokenizer
         raise ValueError(f"{where}: the tokenizer has {n:,} tokens but the model's embeddings {v:,}: the tokenizer files "
                          f"(tokenizer.json, vocab.txt, ...) are missing, damaged or from another model.")
 
-# %% ../nbs/00_models.ipynb #25f8f28a
+# %% ../nbs/00_models.ipynb #2deab3f2
 def attention_kernel(model_type:str, # a family of `SUPPORTED_FAMILIES`
                      wanted:str="sdpa" # the attention implementation asked for
                     ) -> str:
@@ -223,40 +243,54 @@ def attention_kernel(model_type:str, # a family of `SUPPORTED_FAMILIES`
     ad = ADAPTERS.get(model_type)
     return "eager" if ad is not None and ad.route == "hooks" else wanted
 
+# %% ../nbs/00_models.ipynb #25f8f28a
 def load_encoder(name_or_path:str|Path|None=None, # Hub name or local folder; `None`: the offline MiniLM
                  attn_implementation:str="sdpa", # attention kernel used outside `head_gates` (DeBERTa has only its own)
                  **kwargs # passed to `AutoModel.from_pretrained`
                 ) -> tuple:
     "Load a supported encoder and its tokenizer, in eval mode: returns `(model, tokenizer)`."
     path = offline_encoder_path() if name_or_path is None else name_or_path
-    local = Path(path).expanduser()
-    if local.is_dir():
-        if not (local / "config.json").is_file():
-            hint = (f": it looks like an smp-prune output folder, whose pruned model is {local / 'model'}"
-                    if (local / "model" / "config.json").is_file() else "")
-            raise FileNotFoundError(f"{path} is not a model folder (no config.json){hint}.")
-        try: raw = json.loads((local / "config.json").read_text())
-        except (UnicodeDecodeError, json.JSONDecodeError) as e: raise ValueError(f"{local / 'config.json'} is not valid JSON ({e}).") from None
-        if "smp_kept_heads" in raw:
-            raise ValueError(f"{path} holds a pruned model (its config.json records smp_kept_heads): load it with load_pruned; "
-                             "to score and prune heads, start from the original, unpruned encoder.")
-        path = local
+    if Path(path).expanduser().is_dir(): path = _check_model_folder(path)
     cfg = AutoConfig.from_pretrained(path)
+    _check_native(cfg, path)
+    tok = AutoTokenizer.from_pretrained(path)
+    check_tokenizer(tok, cfg, path)   # before the weights: a broken folder fails fast
+    model = _load_weights(path, attn_implementation=attention_kernel(cfg.model_type, attn_implementation), **kwargs)
+    return model.eval(), tok
+
+# %% ../nbs/00_models.ipynb #8a3da6b1
+def _check_model_folder(path) -> Path:
+    "The local folder `path`, or a clear error if it is not an unpruned model's folder."
+    local = Path(path).expanduser()
+    if not (local / "config.json").is_file():
+        hint = (f": it looks like an smp-prune output folder, whose pruned model is {local / 'model'}"
+                if (local / "model" / "config.json").is_file() else "")
+        raise FileNotFoundError(f"{path} is not a model folder (no config.json){hint}.")
+    try: raw = json.loads((local / "config.json").read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e: raise ValueError(f"{local / 'config.json'} is not valid JSON ({e}).") from None
+    if "smp_kept_heads" in raw:
+        raise ValueError(f"{path} holds a pruned model (its config.json records smp_kept_heads): load it with load_pruned; "
+                         "to score and prune heads, start from the original, unpruned encoder.")
+    return local
+
+# %% ../nbs/00_models.ipynb #14dff908
+def _check_native(cfg, path):
+    "Raise a `ValueError` unless `cfg` builds a supported family with transformers' own classes."
     remote = (getattr(cfg, "auto_map", None) or {}).get("AutoModel")
     if remote:   # e.g. jinaai/jina-embeddings-v3 (model_type xlm-roberta, modeling code of its own)
         raise ValueError(f"{path} builds its model with its own remote code ({remote}), not transformers' {cfg.model_type!r} "
                          "classes: smp-nb prunes transformers' native implementations. Use the checkpoint converted for "
                          "transformers (for Jina v3, jinaai/jina-embeddings-v3-hf).")
-    if cfg.model_type not in ADAPTERS:
-        raise ValueError(f"Unsupported model family {cfg.model_type!r} ({path}): smp-nb supports {', '.join(SUPPORTED_FAMILIES)}.")
-    tok = AutoTokenizer.from_pretrained(path)
-    check_tokenizer(tok, cfg, path)   # before the weights: a broken folder fails fast
-    try: model = AutoModel.from_pretrained(path, attn_implementation=attention_kernel(cfg.model_type, attn_implementation), **kwargs)
+    _check_family(cfg.model_type, f" ({path})")
+
+# %% ../nbs/00_models.ipynb #2983a4e5
+def _load_weights(path, **kwargs):
+    "`AutoModel.from_pretrained(path, **kwargs)`, with a one-line error naming `path` if the weights cannot be read."
+    try: return AutoModel.from_pretrained(path, **kwargs)
     except (OSError, ImportError): raise
     except Exception as e:  # e.g. a weights file cut short: name the folder and the reason, in one line
         raise ValueError(f"{path}: cannot load the model's weights ({type(e).__name__}: "
                          f"{str(e).splitlines()[0] if str(e) else ''}).") from None
-    return model.eval(), tok
 
 # %% ../nbs/00_models.ipynb #64f85787
 _files = (atomic_write, new_dir, replace_dir)  # re-exported: importable from `smp_nb.models` as before

@@ -12,33 +12,51 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['REPR_MODES', 'AUTHORS_MEAN_WEIGHT', 'SOFTMAX_MODES', 'REDUCTIONS', 'sentence_repr', 'repr_dropout_mask',
+__all__ = ['REPR_MODES', 'SOFTMAX_MODES', 'AUTHORS_MEAN_WEIGHT', 'REDUCTIONS', 'sentence_repr', 'repr_dropout_mask',
            'similarity_distribution', 'similarity_loss']
 
 # %% ../nbs/03_represent.ipynb #008a72b1
 REPR_MODES = ("pooled", "mean")
-_warned_no_pooler = False
 
 def sentence_repr(outputs, # the encoder's outputs (`last_hidden_state`, and `pooler_output` where it has a pooler)
                   attention_mask:torch.Tensor, # `[batch, seq]`, 1 for real tokens
                   mode:str="pooled" # `"pooled"` (pooled [CLS]) or `"mean"` (mean over real tokens)
                  ) -> torch.Tensor:
     "One vector per sentence, `[batch, hidden]`: the pooled `[CLS]` output or the mean of the real tokens' last states."
+    _check_repr_mode(mode)
+    if mode == "pooled": return _pooled(outputs)
+    return _masked_mean(outputs.last_hidden_state, attention_mask)
+
+# %% ../nbs/03_represent.ipynb #9de2cac6
+_warned_no_pooler = False
+
+def _pooled(outputs) -> torch.Tensor:
+    "The pooler's output, or (with a warning, given once) the last layer's `[CLS]` state of a model without a pooler."
     global _warned_no_pooler
-    if mode not in REPR_MODES: raise ValueError(f"Unknown representation mode {mode!r}: use one of {REPR_MODES}.")
-    hs = outputs.last_hidden_state
-    if mode == "pooled":
-        pooled = getattr(outputs, "pooler_output", None)
-        if pooled is not None: return pooled
-        if not _warned_no_pooler:
-            warnings.warn("This encoder has no pooler: 'pooled' uses the [CLS] state of the last layer instead.")
-            _warned_no_pooler = True
-        return hs[:, 0]
+    pooled = getattr(outputs, "pooler_output", None)
+    if pooled is not None: return pooled
+    if not _warned_no_pooler:
+        warnings.warn("This encoder has no pooler: 'pooled' uses the [CLS] state of the last layer instead.")
+        _warned_no_pooler = True
+    return outputs.last_hidden_state[:, 0]
+
+# %% ../nbs/03_represent.ipynb #dd6467a3
+def _masked_mean(hs:torch.Tensor, attention_mask:torch.Tensor|None) -> torch.Tensor:
+    "Mean of the states `hs` `[batch, seq, hidden]` over the tokens where `attention_mask` is 1."
     if attention_mask is None: attention_mask = torch.ones(hs.shape[:2], device=hs.device)
-    if tuple(attention_mask.shape) != tuple(hs.shape[:2]):
-        raise ValueError(f"attention_mask of shape {list(attention_mask.shape)} does not match the states' [batch, seq] = {list(hs.shape[:2])}.")
+    _check_mask_shape(attention_mask, hs)
     m = attention_mask.to(hs.dtype).unsqueeze(-1)
     return (hs * m).sum(1) / m.sum(1).clamp(min=1)
+
+# %% ../nbs/03_represent.ipynb #34c438d1
+def _check_repr_mode(mode:str):
+    "Raise a `ValueError` unless `mode` is one of `REPR_MODES`."
+    if mode not in REPR_MODES: raise ValueError(f"Unknown representation mode {mode!r}: use one of {REPR_MODES}.")
+
+def _check_mask_shape(attention_mask:torch.Tensor, hs:torch.Tensor):
+    "Raise a `ValueError` unless `attention_mask` is `[batch, seq]` of the states `hs`."
+    if tuple(attention_mask.shape) != tuple(hs.shape[:2]):
+        raise ValueError(f"attention_mask of shape {list(attention_mask.shape)} does not match the states' [batch, seq] = {list(hs.shape[:2])}.")
 
 # %% ../nbs/03_represent.ipynb #62438379
 def repr_dropout_mask(dim:int, # number of hidden dimensions
@@ -52,10 +70,8 @@ def repr_dropout_mask(dim:int, # number of hidden dimensions
     keep = torch.rand(dim, generator=generator, device=gdev) >= p
     return (keep.float() / (1 - p)).to(device if device is not None else keep.device)
 
-# %% ../nbs/03_represent.ipynb #5a7cda67
-AUTHORS_MEAN_WEIGHT = 10.0
+# %% ../nbs/03_represent.ipynb #38a96cc7
 SOFTMAX_MODES = ("row", "pairs")
-REDUCTIONS = ("mean", "batchmean", "sum")
 
 def similarity_distribution(x:torch.Tensor, # `[B, D]` representations
                             dim_mask:torch.Tensor|None=None, # `[D]` mask from `repr_dropout_mask`, or `None`
@@ -65,21 +81,30 @@ def similarity_distribution(x:torch.Tensor, # `[B, D]` representations
                             self_similarity:bool=False # row softmax only: keep each sentence's similarity to itself
                            ) -> torch.Tensor:
     "Log-probabilities (or probabilities) of each sentence's similarity to the batch: `[B, B]` (`[B, B/2, 2]` for pairs)."
-    if softmax not in SOFTMAX_MODES: raise ValueError(f"Unknown softmax {softmax!r}: use one of {SOFTMAX_MODES}.")
-    if x.ndim != 2: raise ValueError(f"Representations must be [batch, dim]; got shape {list(x.shape)}.")
+    _check_similarity_inputs(x, dim_mask, softmax)
     b = x.shape[0]
-    if b < 2: raise ValueError(f"The similarity loss needs a batch of at least 2 sentences; got {b}.")
-    if softmax == "pairs" and b % 2: raise ValueError(f"softmax='pairs' needs an even batch size; got {b}.")
-    if dim_mask is not None:
-        if dim_mask.shape != x.shape[-1:]:
-            raise ValueError(f"dim_mask of shape {list(dim_mask.shape)} does not match the representation size {x.shape[-1]}.")
-        x = x * dim_mask.to(x)
+    if dim_mask is not None: x = x * dim_mask.to(x)
     x = x - x.mean(0, keepdim=True)
     x = F.normalize(x, dim=-1)
     s = scale * x @ x.T
     if softmax == "pairs": s = s.view(b, b // 2, 2)
     elif not self_similarity: s = s.masked_fill(torch.eye(b, dtype=torch.bool, device=s.device), -1e4)  # probability 0
     return F.log_softmax(s, dim=-1) if log else F.softmax(s, dim=-1)
+
+# %% ../nbs/03_represent.ipynb #c944e7bb
+def _check_similarity_inputs(x:torch.Tensor, dim_mask:torch.Tensor|None, softmax:str):
+    "Raise a `ValueError` unless `x`, `dim_mask` and `softmax` make a similarity distribution."
+    if softmax not in SOFTMAX_MODES: raise ValueError(f"Unknown softmax {softmax!r}: use one of {SOFTMAX_MODES}.")
+    if x.ndim != 2: raise ValueError(f"Representations must be [batch, dim]; got shape {list(x.shape)}.")
+    b = x.shape[0]
+    if b < 2: raise ValueError(f"The similarity loss needs a batch of at least 2 sentences; got {b}.")
+    if softmax == "pairs" and b % 2: raise ValueError(f"softmax='pairs' needs an even batch size; got {b}.")
+    if dim_mask is not None and dim_mask.shape != x.shape[-1:]:
+        raise ValueError(f"dim_mask of shape {list(dim_mask.shape)} does not match the representation size {x.shape[-1]}.")
+
+# %% ../nbs/03_represent.ipynb #ee09573f
+AUTHORS_MEAN_WEIGHT = 10.0
+REDUCTIONS = ("mean", "batchmean", "sum")
 
 # %% ../nbs/03_represent.ipynb #8d5c9ac9
 def similarity_loss(full:torch.Tensor, # `[B, D]` representations of the full model (the target; detached inside)
@@ -92,9 +117,7 @@ def similarity_loss(full:torch.Tensor, # `[B, D]` representations of the full mo
                     self_similarity:bool=False # row softmax only: keep each sentence's similarity to itself
                    ) -> torch.Tensor:
     "`weight * KL(P_full || P_pruned)` between the batch-similarity distributions of the two runs."
-    if reduction not in REDUCTIONS: raise ValueError(f"Unknown reduction {reduction!r}: use one of {REDUCTIONS}.")
-    if full.shape != pruned.shape:
-        raise ValueError(f"full {list(full.shape)} and pruned {list(pruned.shape)} representations must have the same shape.")
+    _check_loss_inputs(full, pruned, reduction)
     kw = dict(dim_mask=dim_mask, scale=scale, softmax=softmax, self_similarity=self_similarity)
     logp = similarity_distribution(full.detach(), **kw)
     logq = similarity_distribution(pruned, **kw)
@@ -103,3 +126,10 @@ def similarity_loss(full:torch.Tensor, # `[B, D]` representations of the full mo
     if softmax == "row" and not self_similarity: entries -= b  # the diagonal is not an entry of the distributions
     loss = kl.sum() / (entries if reduction == "mean" else b if reduction == "batchmean" else 1)
     return weight * loss
+
+# %% ../nbs/03_represent.ipynb #6ea1a625
+def _check_loss_inputs(full:torch.Tensor, pruned:torch.Tensor, reduction:str):
+    "Raise a `ValueError` unless `reduction` exists and the two runs' representations have the same shape."
+    if reduction not in REDUCTIONS: raise ValueError(f"Unknown reduction {reduction!r}: use one of {REDUCTIONS}.")
+    if full.shape != pruned.shape:
+        raise ValueError(f"full {list(full.shape)} and pruned {list(pruned.shape)} representations must have the same shape.")

@@ -21,6 +21,24 @@ def gumbel_like(x:torch.Tensor, generator:torch.Generator|None=None) -> torch.Te
     u = u.to(x.device).clamp_(1e-10, 1 - 1e-7)
     return -torch.log(-torch.log(u))
 
+# %% ../nbs/05_sampling.ipynb #57d43394
+def _straight_through_topk(scores:torch.Tensor, keep:int, tau:float, generator=None) -> torch.Tensor:
+    "The top `keep` of each row of `scores` + Gumbel noise as a hard 0/1 mask, whose gradient is that of `keep * softmax(noisy / tau)`."
+    noisy = scores + gumbel_like(scores.detach(), generator)
+    top = noisy.detach().topk(keep, dim=-1).indices
+    hard = torch.zeros_like(scores).scatter_(-1, top, 1.0)
+    soft = keep * torch.softmax(noisy / tau, dim=-1)
+    return hard + (soft - soft.detach())  # exactly the hard values forward
+
+# %% ../nbs/05_sampling.ipynb #a0817371
+def _whole_layers(num_layers:int, fraction:float, generator=None) -> torch.Tensor:
+    "Boolean `[num_layers]`: a random `fraction` of the layers (rounded to the nearest count), to be left whole."
+    n_whole = int(math.floor(fraction * num_layers + 0.5))
+    perm = torch.randperm(num_layers, generator=generator, device=generator.device if generator is not None else "cpu")
+    whole = torch.zeros(num_layers, dtype=torch.bool)
+    whole[perm[:n_whole].cpu()] = True
+    return whole
+
 # %% ../nbs/05_sampling.ipynb #cc841390
 def sample_head_mask(scores:torch.Tensor, # head scores `[num_layers, num_heads]` (logits of the sampling distribution)
                      keep:int, # heads kept in each sampled layer
@@ -29,21 +47,27 @@ def sample_head_mask(scores:torch.Tensor, # head scores `[num_layers, num_heads]
                      generator:torch.Generator|None=None # for reproducible draws
                     ) -> torch.Tensor:
     "Hard 0/1 mask with exactly `keep` heads in each sampled layer; straight-through gradients reach `scores`."
-    if scores.ndim != 2: raise ValueError(f"scores must be [num_layers, num_heads], got shape {list(scores.shape)}.")
-    L, H = scores.shape
+    _check_sampling(scores, keep, whole_layers)
+    mask = _straight_through_topk(scores, keep, tau, generator)
+    whole = _whole_layers(len(scores), whole_layers, generator).to(scores.device)[:, None]
+    return torch.where(whole, torch.ones_like(mask), mask)
+
+# %% ../nbs/05_sampling.ipynb #22c08ac9
+def _check_sampling(scores:torch.Tensor, keep:int, whole_layers:float=0.0, dims:str="num_layers, num_heads") -> None:
+    "Raise a clear error unless `scores` is 2-D, `keep` fits in a row and `whole_layers` is a fraction."
+    if scores.ndim != 2: raise ValueError(f"scores must be [{dims}], got shape {list(scores.shape)}.")
+    H = scores.shape[1]
     if not 1 <= keep <= H: raise ValueError(f"keep={keep} must be between 1 and the number of heads ({H}).")
     if not 0 <= whole_layers <= 1: raise ValueError(f"whole_layers={whole_layers} must be in [0, 1].")
-    noisy = scores + gumbel_like(scores.detach(), generator)
-    top = noisy.detach().topk(keep, dim=-1).indices
-    hard = torch.zeros_like(scores).scatter_(-1, top, 1.0)
-    soft = keep * torch.softmax(noisy / tau, dim=-1)
-    mask = hard + (soft - soft.detach())  # exactly the hard values forward
-    n_whole = int(math.floor(whole_layers * L + 0.5))
-    perm = torch.randperm(L, generator=generator, device=generator.device if generator is not None else "cpu")
-    whole = torch.zeros(L, dtype=torch.bool)
-    whole[perm[:n_whole].cpu()] = True
-    whole = whole.to(scores.device)[:, None]
-    return torch.where(whole, torch.ones_like(mask), mask)
+
+# %% ../nbs/05_sampling.ipynb #fd602423
+def _plackett_luce(scores:torch.Tensor, order:torch.Tensor) -> torch.Tensor:
+    "Log-probability, summed over rows, of drawing the heads `order` (`[rows, k]`, first drawn first) one after the other."
+    (R, k), H = order.shape, scores.shape[1]
+    before = torch.zeros(R, k, H, dtype=torch.bool, device=scores.device)  # heads drawn before position j
+    if k > 1: before[:, 1:] = torch.nn.functional.one_hot(order[:, :-1], H).bool().cumsum(1).bool()
+    lse = torch.logsumexp(scores[:, None, :].masked_fill(before, float("-inf")), dim=-1)  # [R, k]
+    return (scores.gather(-1, order) - lse).sum()
 
 # %% ../nbs/05_sampling.ipynb #7029e50c
 def sample_topk(scores:torch.Tensor, # head scores `[rows, heads]` (logits), one draw per row
@@ -51,28 +75,45 @@ def sample_topk(scores:torch.Tensor, # head scores `[rows, heads]` (logits), one
                 generator:torch.Generator|None=None # for reproducible draws
                ) -> tuple:
     "`(mask, log_prob)`: a hard mask with `keep` heads per row drawn by Gumbel-top-k, and the draw's Plackett-Luce log-probability (summed over rows), differentiable in `scores`."
-    if scores.ndim != 2: raise ValueError(f"scores must be [rows, heads], got shape {list(scores.shape)}.")
-    R, H = scores.shape
-    if not 1 <= keep <= H: raise ValueError(f"keep={keep} must be between 1 and the number of heads ({H}).")
+    _check_sampling(scores, keep, dims="rows, heads")
     order = (scores.detach() + gumbel_like(scores.detach(), generator)).topk(keep, dim=-1).indices  # [R, keep], best first
     mask = torch.zeros_like(scores.detach()).scatter_(-1, order, 1.0)
-    before = torch.zeros(R, keep, H, dtype=torch.bool, device=scores.device)  # heads drawn before position j
-    if keep > 1:
-        prev = torch.nn.functional.one_hot(order[:, :-1], H).bool().cumsum(1).bool()
-        before[:, 1:] = prev
-    lse = torch.logsumexp(scores[:, None, :].masked_fill(before, float("-inf")), dim=-1)  # [R, keep]
-    return mask, (scores.gather(-1, order) - lse).sum()
+    return mask, _plackett_luce(scores, order)
 
-# %% ../nbs/05_sampling.ipynb #ee4ae468
-def _round(x:float) -> int: return int(math.floor(x + 0.5))
-
-def _check_ratio(ratio):
-    if not isinstance(ratio, (int, float)) or not 0 < ratio < 1:
-        raise ValueError(f"ratio={ratio!r} is the fraction of heads to prune and must be strictly between 0 and 1 (e.g. 0.5).")
-
+# %% ../nbs/05_sampling.ipynb #fb119c4e
 def _top(x:torch.Tensor, k:int) -> torch.Tensor:
     "Indices of the `k` largest entries of 1-D `x`, ties broken by position."
     return torch.argsort(-x, stable=True)[:k]
+
+# %% ../nbs/05_sampling.ipynb #55bf432e
+def _round(x:float) -> int: return int(math.floor(x + 0.5))
+
+# %% ../nbs/05_sampling.ipynb #3b77a137
+def _layer_topk(s:torch.Tensor, ratio:float, min_heads:int) -> torch.Tensor:
+    "The mask keeping the top `(1 - ratio) * H` heads of every layer of `s`."
+    L, H = s.shape
+    keep = H - _round(ratio * H)
+    if keep < min_heads:
+        raise ValueError(f"ratio={ratio} would leave {keep} of {H} heads in each layer; at least min_heads={min_heads} "
+                         f"must stay: use ratio <= {(H - min_heads) / H:.3f}.")
+    if keep == H: warnings.warn(f"ratio={ratio} prunes no head: it is below half a head ({0.5 / H:.3f}) in a layer of {H}.")
+    mask = torch.zeros(L, H)
+    for l in range(L): mask[l, _top(s[l], keep)] = 1
+    return mask
+
+# %% ../nbs/05_sampling.ipynb #f19a7f3e
+def _global_topk(s:torch.Tensor, ratio:float, min_heads:int) -> torch.Tensor:
+    "The mask keeping the top `(1 - ratio) * L * H` heads of `s` overall, and at least `min_heads` in every layer."
+    L, H = s.shape
+    keep = L * H - _round(ratio * L * H)
+    if keep < min_heads * L:
+        raise ValueError(f"ratio={ratio} would keep {keep} heads, fewer than min_heads={min_heads} in each of {L} layers.")
+    if keep == L * H: warnings.warn(f"ratio={ratio} prunes no head of {L * H}.")
+    mask = torch.zeros(L, H)
+    for l in range(L): mask[l, _top(s[l], min_heads)] = 1
+    rest = s.masked_fill(mask.bool(), float("-inf")).flatten()
+    mask.view(-1)[_top(rest, keep - int(mask.sum()))] = 1
+    return mask
 
 # %% ../nbs/05_sampling.ipynb #fe3150ef
 def topk_mask(scores:torch.Tensor, # head scores `[num_layers, num_heads]`, higher = more important
@@ -81,25 +122,20 @@ def topk_mask(scores:torch.Tensor, # head scores `[num_layers, num_heads]`, high
               min_heads:int=1 # heads every layer keeps at least
              ) -> torch.Tensor:
     "The pruning mask: 1 for the top-scoring heads kept, 0 for the `ratio` of heads pruned."
+    _check_topk(scores, ratio, min_heads)
+    s = scores.detach().float().cpu()
+    mask = _layer_topk(s, ratio, min_heads) if per_layer else _global_topk(s, ratio, min_heads)
+    return mask.to(scores.device)
+
+# %% ../nbs/05_sampling.ipynb #ee4ae468
+def _check_ratio(ratio):
+    if not isinstance(ratio, (int, float)) or not 0 < ratio < 1:
+        raise ValueError(f"ratio={ratio!r} is the fraction of heads to prune and must be strictly between 0 and 1 (e.g. 0.5).")
+
+# %% ../nbs/05_sampling.ipynb #ca01d2d8
+def _check_topk(scores:torch.Tensor, ratio, min_heads:int) -> None:
+    "Raise a clear error unless `topk_mask` can read these arguments."
     _check_ratio(ratio)
     if scores.ndim != 2: raise ValueError(f"scores must be [num_layers, num_heads], got shape {list(scores.shape)}.")
-    s = scores.detach().float().cpu()
-    L, H = s.shape
+    H = scores.shape[1]
     if not 0 <= min_heads <= H: raise ValueError(f"min_heads={min_heads} must be between 0 and {H}.")
-    mask = torch.zeros(L, H)
-    if per_layer:
-        keep = H - _round(ratio * H)
-        if keep < min_heads:
-            raise ValueError(f"ratio={ratio} would leave {keep} of {H} heads in each layer; at least min_heads={min_heads} "
-                             f"must stay: use ratio <= {(H - min_heads) / H:.3f}.")
-        if keep == H: warnings.warn(f"ratio={ratio} prunes no head: it is below half a head ({0.5 / H:.3f}) in a layer of {H}.")
-        for l in range(L): mask[l, _top(s[l], keep)] = 1
-    else:
-        keep = L * H - _round(ratio * L * H)
-        if keep < min_heads * L:
-            raise ValueError(f"ratio={ratio} would keep {keep} heads, fewer than min_heads={min_heads} in each of {L} layers.")
-        if keep == L * H: warnings.warn(f"ratio={ratio} prunes no head of {L * H}.")
-        for l in range(L): mask[l, _top(s[l], min_heads)] = 1
-        rest = s.masked_fill(mask.bool(), float("-inf")).flatten()
-        mask.view(-1)[_top(rest, keep - int(mask.sum()))] = 1
-    return mask.to(scores.device)

@@ -18,15 +18,25 @@ from safetensors.torch import load_file, save_file
 
 import smp_nb
 from .gating import fit_maps, fit_canvas
-from .models import atomic_write
+from .data import offline_data
+from .files import atomic_write
 
 # %% auto #0
-__all__ = ['MAP_SIZE', 'TASK_CHANNELS', 'PACKAGED_PRUNER', 'PACKAGED_PRUNERS', 'HeadScorer', 'load_official', 'head_scores',
-           'ScorerEnsemble', 'card_path', 'save_scorer', 'load_scorer', 'load_pruner']
+__all__ = ['MAP_SIZE', 'AUTHORS_CHECKPOINTS', 'TASK_CHANNELS', 'PACKAGED_PRUNER', 'PACKAGED_PRUNERS', 'HeadScorer',
+           'load_official', 'authors_checkpoint', 'head_scores', 'ScorerEnsemble', 'card_path', 'save_scorer',
+           'load_scorer', 'load_pruner']
 
-# %% ../nbs/04_scorer.ipynb #8b9654af
+# %% ../nbs/04_scorer.ipynb #3b0b20e2
 MAP_SIZE = 128
 
+def _scorer_layers(ndf:int) -> list:
+    "The DCGAN-discriminator layers, in the authors' order: five strided convolutions take 128 x 128 to 4 x 4, a sixth to two scores."
+    layers = [nn.Conv2d(1, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True)]
+    for c in (ndf, 2 * ndf, 4 * ndf, 8 * ndf):
+        layers += [nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2, inplace=True)]
+    return layers + [nn.Conv2d(16 * ndf, 2, 4, 1, 0, bias=False), nn.Sigmoid()]
+
+# %% ../nbs/04_scorer.ipynb #8b9654af
 class HeadScorer(nn.Module):
     "The SMP pruner: a DCGAN-discriminator-style CNN scoring one `[1, 128, 128]` attention map into two scores in (0, 2)."
     def __init__(self,
@@ -36,36 +46,42 @@ class HeadScorer(nn.Module):
         super().__init__()
         fit_canvas(fit, MAP_SIZE)  # a clear error for an unknown fitting
         self.ndf, self.fit = ndf, fit
-        layers = [nn.Conv2d(1, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True)]
-        for c in (ndf, 2 * ndf, 4 * ndf, 8 * ndf):
-            layers += [nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2, inplace=True)]
-        layers += [nn.Conv2d(16 * ndf, 2, 4, 1, 0, bias=False), nn.Sigmoid()]
-        self.main = nn.Sequential(*layers)
+        self.main = nn.Sequential(*_scorer_layers(ndf))
         self.reset_parameters()
         self.to(memory_format=torch.channels_last)  # several times faster convolutions on CPU and GPU
 
-    def reset_parameters(self):
-        "The authors' initialisation: convolutions N(0, 0.01), batch-norm weights N(1, 0.01) and biases 0."
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d): nn.init.normal_(m.weight, 0.0, 0.01)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.normal_(m.weight, 1.0, 0.01); nn.init.zeros_(m.bias)
+# %% ../nbs/04_scorer.ipynb #975c0691
+@patch
+def reset_parameters(self:HeadScorer):
+    "The authors' initialisation: convolutions N(0, 0.01), batch-norm weights N(1, 0.01) and biases 0."
+    for m in self.modules():
+        if isinstance(m, nn.Conv2d): nn.init.normal_(m.weight, 0.0, 0.01)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.01); nn.init.zeros_(m.bias)
 
-    def forward(self, maps:torch.Tensor # `[N, 1, 128, 128]` attention maps
-               ) -> torch.Tensor:
-        "Scores `[N, 2]` in (0, 2): channel 0 for sentence-pair tasks, 1 for single sentences."
-        if maps.ndim != 4 or tuple(maps.shape[1:]) != (1, MAP_SIZE, MAP_SIZE):
-            raise ValueError(f"HeadScorer reads maps of shape [N, 1, {MAP_SIZE}, {MAP_SIZE}]; got {list(maps.shape)} "
-                             "(use `fit_maps` to pad or crop, or `head_scores` for [layers, batch, heads, S, S]).")
-        return 2 * self.main(maps.contiguous(memory_format=torch.channels_last)).flatten(1)
+# %% ../nbs/04_scorer.ipynb #4facf534
+@patch
+def forward(self:HeadScorer, maps:torch.Tensor # `[N, 1, 128, 128]` attention maps
+           ) -> torch.Tensor:
+    "Scores `[N, 2]` in (0, 2): channel 0 for sentence-pair tasks, 1 for single sentences."
+    _check_maps(maps)
+    return 2 * self.main(maps.contiguous(memory_format=torch.channels_last)).flatten(1)
 
-# %% ../nbs/04_scorer.ipynb #960cba75
+# %% ../nbs/04_scorer.ipynb #7604c81a
+def _check_maps(maps:torch.Tensor) -> None:
+    "Raise a clear error unless `maps` is `[N, 1, 128, 128]`."
+    if maps.ndim != 4 or tuple(maps.shape[1:]) != (1, MAP_SIZE, MAP_SIZE):
+        raise ValueError(f"HeadScorer reads maps of shape [N, 1, {MAP_SIZE}, {MAP_SIZE}]; got {list(maps.shape)} "
+                         "(use `fit_maps` to pad or crop, or `head_scores` for [layers, batch, heads, S, S]).")
+
+# %% ../nbs/04_scorer.ipynb #052305fc
 @patch
 def _blocks(self:HeadScorer) -> list:
     "The network as `(convolution, what follows it)` pairs: the four strided blocks after the first convolution, then the last."
     m = self.main
     return [(m[0], m[1:2])] + [(m[i], m[i + 1:i + 3]) for i in (2, 5, 8, 11)] + [(m[14], m[15:16])]
 
+# %% ../nbs/04_scorer.ipynb #78f74270
 @patch
 def _zero_acts(self:HeadScorer, device, dtype) -> tuple:
     "Inputs of every block for an all-zero map, border-padded, and the last block's output; cached until the weights change."
@@ -81,50 +97,49 @@ def _zero_acts(self:HeadScorer, device, dtype) -> tuple:
     self._zero_cache = (key, (bg, x0))
     return bg, x0
 
+# %% ../nbs/04_scorer.ipynb #baf306d3
+def _corner_conv(x, bg, conv, r:int, size:int) -> tuple:
+    "The top-left corner of `conv`'s output that sees `x`, the `r x r` corner of an input of `size` whose rest is the background `bg`; and its size."
+    n, r_out = len(x), min(r // 2 + 1, size // 2)  # output rows (and columns) that see the corner
+    m = min(2 * r_out + 2, size + 2)  # padded input rows they read
+    inp = torch.empty((n, bg.shape[1], m, m), device=x.device, dtype=x.dtype, memory_format=torch.channels_last)
+    inp.copy_(bg[..., :m, :m].expand(n, -1, -1, -1))
+    inp[..., 1:r + 1, 1:r + 1] = x
+    return F.conv2d(inp, conv.weight, stride=conv.stride)[..., :r_out, :r_out], r_out  # the padding is already in `inp`
+
+# %% ../nbs/04_scorer.ipynb #2f2ff4cd
+@patch
+def _score_corner(self:HeadScorer, maps:torch.Tensor) -> torch.Tensor:
+    "Scores `[N, 2]` of `[N, 1, S, S]` maps with `S < 128`, zero-padded: the network run on the corner that differs from an all-zero map."
+    blocks = self._blocks()
+    bg, x0 = self._zero_acts(maps.device, maps.dtype)
+    x, r, size = maps, maps.shape[-1], MAP_SIZE
+    for b, (conv, rest) in enumerate(blocks[:-1]):
+        out, r = _corner_conv(x, bg[b], conv, r, size)
+        x, size = rest(out), size // 2
+    conv, rest = blocks[-1]  # the last convolution is linear: background's output + the corner's difference
+    base = conv(x0.contiguous(memory_format=torch.channels_last)).flatten(1)
+    diff = torch.einsum("nchw,ochw->no", x - x0[..., :r, :r], conv.weight[..., :r, :r])
+    return 2 * rest(base + diff)
+
+# %% ../nbs/04_scorer.ipynb #34a49dc0
 @patch
 def score_maps(self:HeadScorer, maps:torch.Tensor # `[N, 1, S, S]` attention maps of any size `S`
               ) -> torch.Tensor:
     "Scores `[N, 2]` of maps fitted to 128 x 128 by `self.fit`; in eval mode the zero padding around the map is skipped exactly."
-    if maps.ndim != 4 or maps.shape[1] != 1 or maps.shape[2] != maps.shape[3]:
-        raise ValueError(f"score_maps reads square maps of shape [N, 1, S, S]; got {list(maps.shape)}.")
+    _check_square(maps)
     canvas = fit_canvas(self.fit, MAP_SIZE)
     if canvas is not None: maps = fit_maps(maps, canvas, "stretch")  # stretched to the corner; the rest is padding
-    S = maps.shape[-1]
-    if S >= MAP_SIZE or self.training: return self(fit_maps(maps, MAP_SIZE))
-    blocks, n, cl = self._blocks(), len(maps), torch.channels_last
-    bg, x0 = self._zero_acts(maps.device, maps.dtype)
-    x, r, size = maps, S, MAP_SIZE
-    for b, (conv, rest) in enumerate(blocks[:-1]):
-        r_out = min(r // 2 + 1, size // 2)  # output rows (and columns) that see the corner
-        m = min(2 * r_out + 2, size + 2)  # padded input rows they read
-        inp = torch.empty((n, bg[b].shape[1], m, m), device=maps.device, dtype=maps.dtype, memory_format=cl)
-        inp.copy_(bg[b][..., :m, :m].expand(n, -1, -1, -1))
-        inp[..., 1:r + 1, 1:r + 1] = x
-        out = F.conv2d(inp, conv.weight, stride=conv.stride)  # the padding is already in `inp`
-        x, r, size = rest(out[..., :r_out, :r_out]), r_out, size // 2
-    conv, rest = blocks[-1]  # the last convolution is linear: background's output + the corner's difference
-    base = conv(x0.contiguous(memory_format=cl)).flatten(1)
-    diff = torch.einsum("nchw,ochw->no", x - x0[..., :r, :r], conv.weight[..., :r, :r])
-    return 2 * rest(base + diff)
+    if maps.shape[-1] >= MAP_SIZE or self.training: return self(fit_maps(maps, MAP_SIZE))
+    return self._score_corner(maps)
+
+# %% ../nbs/04_scorer.ipynb #40c342aa
+def _check_square(maps:torch.Tensor) -> None:
+    "Raise a clear error unless `maps` is `[N, 1, S, S]`."
+    if maps.ndim != 4 or maps.shape[1] != 1 or maps.shape[2] != maps.shape[3]:
+        raise ValueError(f"score_maps reads square maps of shape [N, 1, S, S]; got {list(maps.shape)}.")
 
 # %% ../nbs/04_scorer.ipynb #38c8d23e
-def _check_state(sd, scorer:HeadScorer, path) -> None:
-    "Raise a clear error naming `path` unless the state dict `sd` has exactly `scorer`'s keys and shapes."
-    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
-        raise ValueError(f"{path} does not hold a state dict of tensors (found {type(sd).__name__}).")
-    want = scorer.state_dict()
-    missing, unexpected = sorted(set(want) - set(sd)), sorted(set(sd) - set(want))
-    if missing or unexpected:
-        raise ValueError(f"{path} is not a HeadScorer checkpoint: missing keys {missing[:6]}, unexpected keys {unexpected[:6]}"
-                         f"{' (and more)' if len(missing) > 6 or len(unexpected) > 6 else ''}.")
-    bad = [f"{k}: {list(sd[k].shape)} (expected {list(v.shape)})" for k, v in want.items() if sd[k].shape != v.shape]
-    if bad: raise ValueError(f"{path} has tensors of the wrong shape for HeadScorer(ndf={scorer.ndf}): {'; '.join(bad[:4])}.")
-
-def _ndf_of(sd, path, default:int=8) -> int:
-    "The `ndf` of a state dict, from its first convolution (`default` when absent)."
-    w = sd.get("main.0.weight") if isinstance(sd, dict) else None
-    return int(w.shape[0]) if isinstance(w, torch.Tensor) and w.ndim == 4 else default
-
 def load_official(path:str|Path # the authors' `base.bin` or `large.bin` (a PyTorch state dict)
                  ) -> HeadScorer:
     "Load one of the authors' released pruner checkpoints into a `HeadScorer`, in eval mode."
@@ -139,6 +154,50 @@ def load_official(path:str|Path # the authors' `base.bin` or `large.bin` (a PyTo
     scorer.card = dict(source=str(path), ndf=scorer.ndf, fit=scorer.fit)
     return scorer.eval()
 
+# %% ../nbs/04_scorer.ipynb #29a84bbb
+def _ndf_of(sd, path, default:int=8) -> int:
+    "The `ndf` of a state dict, from its first convolution (`default` when absent)."
+    w = sd.get("main.0.weight") if isinstance(sd, dict) else None
+    return int(w.shape[0]) if isinstance(w, torch.Tensor) and w.ndim == 4 else default
+
+# %% ../nbs/04_scorer.ipynb #1130a8f5
+def _check_state(sd, scorer:HeadScorer, path) -> None:
+    "Raise a clear error naming `path` unless the state dict `sd` has exactly `scorer`'s keys and shapes."
+    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+        raise ValueError(f"{path} does not hold a state dict of tensors (found {type(sd).__name__}).")
+    want = scorer.state_dict()
+    missing, unexpected = sorted(set(want) - set(sd)), sorted(set(sd) - set(want))
+    if missing or unexpected:
+        raise ValueError(f"{path} is not a HeadScorer checkpoint: missing keys {missing[:6]}, unexpected keys {unexpected[:6]}"
+                         f"{' (and more)' if len(missing) > 6 or len(unexpected) > 6 else ''}.")
+    bad = [f"{k}: {list(sd[k].shape)} (expected {list(v.shape)})" for k, v in want.items() if sd[k].shape != v.shape]
+    if bad: raise ValueError(f"{path} has tensors of the wrong shape for HeadScorer(ndf={scorer.ndf}): {'; '.join(bad[:4])}.")
+
+# %% ../nbs/04_scorer.ipynb #fff5627a
+AUTHORS_CHECKPOINTS = {name: f"https://github.com/thunlp/SMP/raw/2a3aa0426f439c5f0b5e10c36130598bf0540de8/checkpoints/{name}.bin"
+                       for name in ("base", "large")}  # pinned to one commit of thunlp/SMP
+_AUTHORS_SHA256 = {"base": "df83917c80d5c0fdd85658288ab567608f2c3e0e50575c2d3c01593a1c79d2ff",
+                   "large": "fc5f05db098de7ab9947f1f202c1551d32e7619eaf816d7689232531134cec7f"}
+
+# %% ../nbs/04_scorer.ipynb #47f3b5ae
+def authors_checkpoint(name:str="base" # "base" (trained on BERT-base maps) or "large" (on BERT-large maps)
+                      ) -> Path:
+    "The path of the authors' released pruner `name`: the offline copy under `$SMP_DATA`, else downloaded once into the torch hub cache."
+    _check_checkpoint_name(name)
+    local = offline_data("reference", "thunlp-smp", f"{name}.bin")
+    if local is not None: return local
+    dest = Path(torch.hub.get_dir()) / "smp_nb" / f"{name}.bin"
+    if not dest.is_file():  # a temporary name, then a rename: never a half-written file
+        atomic_write(dest, lambda t: torch.hub.download_url_to_file(
+            AUTHORS_CHECKPOINTS[name], t, hash_prefix=_AUTHORS_SHA256[name], progress=False))
+    return dest
+
+# %% ../nbs/04_scorer.ipynb #987cb058
+def _check_checkpoint_name(name) -> None:
+    "Raise a clear error unless `name` is one of the authors' released checkpoints."
+    if name not in AUTHORS_CHECKPOINTS:
+        raise ValueError(f"Unknown authors' checkpoint {name!r}: the authors released {', '.join(map(repr, AUTHORS_CHECKPOINTS))}.")
+
 # %% ../nbs/04_scorer.ipynb #67ee8e3b
 TASK_CHANNELS = {"pair": 0, "single": 1}
 
@@ -148,14 +207,19 @@ def head_scores(scorer:HeadScorer, # the pruner
                 chunk:int=512 # maps scored at once
                ) -> torch.Tensor:
     "Each head's score, `[layers, heads]`: channel `channel` of the scorer on its maps, averaged over the batch."
-    if channel not in (0, 1): raise ValueError(f"channel must be 0 (sentence-pair tasks) or 1 (single sentences); got {channel!r}.")
-    if maps.ndim != 5: raise ValueError(f"maps must be [layers, batch, heads, S, S]; got shape {list(maps.shape)}.")
-    if chunk < 1: raise ValueError(f"chunk must be a positive number of maps; got {chunk}.")
+    _check_head_maps(maps, channel, chunk)
     L, B, H, S = maps.shape[:4]
     p = next(scorer.parameters())
     flat = maps.reshape(L * B * H, 1, S, maps.shape[-1]).to(device=p.device, dtype=p.dtype)
     out = torch.cat([scorer.score_maps(flat[i:i + chunk])[:, channel] for i in range(0, len(flat), chunk)])
     return out.view(L, B, H).mean(1)
+
+# %% ../nbs/04_scorer.ipynb #e5703eaa
+def _check_head_maps(maps:torch.Tensor, channel, chunk) -> None:
+    "Raise a clear error unless `head_scores` can read these arguments."
+    if channel not in (0, 1): raise ValueError(f"channel must be 0 (sentence-pair tasks) or 1 (single sentences); got {channel!r}.")
+    if maps.ndim != 5: raise ValueError(f"maps must be [layers, batch, heads, S, S]; got shape {list(maps.shape)}.")
+    if chunk < 1: raise ValueError(f"chunk must be a positive number of maps; got {chunk}.")
 
 # %% ../nbs/04_scorer.ipynb #66be7e01
 class ScorerEnsemble(nn.Module):
@@ -164,88 +228,130 @@ class ScorerEnsemble(nn.Module):
                 ):
         super().__init__()
         members = list(members)
-        if not members: raise ValueError("ScorerEnsemble needs at least one HeadScorer; got an empty list.")
-        bad = sorted({type(m).__name__ for m in members if not isinstance(m, HeadScorer)})
-        if bad: raise TypeError(f"ScorerEnsemble members must be HeadScorers; got {', '.join(bad)}.")
-        kinds = sorted({(m.ndf, m.fit) for m in members})
-        if len(kinds) > 1:
-            raise ValueError(f"ScorerEnsemble members must share one ndf and one map fitting; got (ndf, fit) = {kinds}.")
+        self.ndf, self.fit = _check_members(members)
         self.members = nn.ModuleList(members)
-        self.ndf, self.fit = kinds[0]
 
-    def forward(self, maps:torch.Tensor # `[N, 1, 128, 128]` attention maps
-               ) -> torch.Tensor:
-        "Scores `[N, 2]`: the mean of the members' `forward`."
-        return torch.stack([m(maps) for m in self.members]).mean(0)
+# %% ../nbs/04_scorer.ipynb #e2f52bbd
+def _check_members(members:list) -> tuple:
+    "`(ndf, fit)` shared by `members`; a clear error unless they are HeadScorers of one width and one map fitting."
+    if not members: raise ValueError("ScorerEnsemble needs at least one HeadScorer; got an empty list.")
+    bad = sorted({type(m).__name__ for m in members if not isinstance(m, HeadScorer)})
+    if bad: raise TypeError(f"ScorerEnsemble members must be HeadScorers; got {', '.join(bad)}.")
+    kinds = sorted({(m.ndf, m.fit) for m in members})
+    if len(kinds) > 1:
+        raise ValueError(f"ScorerEnsemble members must share one ndf and one map fitting; got (ndf, fit) = {kinds}.")
+    return kinds[0]
 
-    def score_maps(self, maps:torch.Tensor # `[N, 1, S, S]` attention maps of any size `S`
-                  ) -> torch.Tensor:
-        "Scores `[N, 2]`: the mean of the members' `score_maps`."
-        return torch.stack([m.score_maps(maps) for m in self.members]).mean(0)
+# %% ../nbs/04_scorer.ipynb #b8e1e1c8
+@patch
+def forward(self:ScorerEnsemble, maps:torch.Tensor # `[N, 1, 128, 128]` attention maps
+           ) -> torch.Tensor:
+    "Scores `[N, 2]`: the mean of the members' `forward`."
+    return torch.stack([m(maps) for m in self.members]).mean(0)
 
-# %% ../nbs/04_scorer.ipynb #4ff03ad0
+# %% ../nbs/04_scorer.ipynb #31642e53
+@patch
+def score_maps(self:ScorerEnsemble, maps:torch.Tensor # `[N, 1, S, S]` attention maps of any size `S`
+              ) -> torch.Tensor:
+    "Scores `[N, 2]`: the mean of the members' `score_maps`."
+    return torch.stack([m.score_maps(maps) for m in self.members]).mean(0)
+
+# %% ../nbs/04_scorer.ipynb #ecc409b8
 def card_path(path:str|Path) -> Path:
     "The JSON card that goes with the scorer weights at `path`."
     return Path(path).with_suffix(".json")
 
+# %% ../nbs/04_scorer.ipynb #4ff03ad0
 def save_scorer(scorer:HeadScorer|ScorerEnsemble, # the scorer (or several, as one `ScorerEnsemble`) to save
                 path:str|Path, # the `.safetensors` file to write
                 **card # JSON-serialisable facts for the card: `encoder`, `tasks`, `steps`, ...
                ) -> Path:
     "Save `scorer`'s weights as safetensors (with its card inside) and the JSON card (`ndf`, `fit`, `members` for an ensemble, plus `card`) beside them; returns `path`."
     path = Path(path)
-    if path.suffix != ".safetensors": raise ValueError(f"Scorer weights are saved as .safetensors; got {path}.")
-    if not isinstance(scorer, (HeadScorer, ScorerEnsemble)):
-        raise TypeError(f"save_scorer saves a HeadScorer or a ScorerEnsemble; got a {type(scorer).__name__}.")
-    own = dict(ndf=scorer.ndf, fit=scorer.fit) | (dict(members=len(scorer.members)) if isinstance(scorer, ScorerEnsemble) else {})
-    card = own | {k: v for k, v in card.items() if k not in ("ndf", "fit", "members")}  # the scorer's own facts win
-    text = json.dumps(card, indent=2)  # fails before anything is written
+    _check_saving(scorer, path)
+    text = json.dumps(_card_of(scorer, card), indent=2)  # fails before anything is written
     tensors = {k: v.detach().cpu().contiguous() for k, v in scorer.state_dict().items()}
     atomic_write(path, lambda t: save_file(tensors, t, metadata={"format": "pt", "smp_card": text}))  # the card travels inside the weights too
     atomic_write(card_path(path), lambda t: Path(t).write_text(text))
     return path
 
+# %% ../nbs/04_scorer.ipynb #81cafc4e
+def _card_of(scorer, card:dict) -> dict:
+    "The card of `scorer`: its `ndf`, `fit` and (for an ensemble) `members`, then the other facts of `card`."
+    own = dict(ndf=scorer.ndf, fit=scorer.fit) | (dict(members=len(scorer.members)) if isinstance(scorer, ScorerEnsemble) else {})
+    return own | {k: v for k, v in card.items() if k not in ("ndf", "fit", "members")}  # the scorer's own facts win
+
+# %% ../nbs/04_scorer.ipynb #711871bf
+def _check_saving(scorer, path:Path) -> None:
+    "Raise a clear error unless `scorer` is a scorer and `path` a `.safetensors` file."
+    if path.suffix != ".safetensors": raise ValueError(f"Scorer weights are saved as .safetensors; got {path}.")
+    if not isinstance(scorer, (HeadScorer, ScorerEnsemble)):
+        raise TypeError(f"save_scorer saves a HeadScorer or a ScorerEnsemble; got a {type(scorer).__name__}.")
+
+# %% ../nbs/04_scorer.ipynb #0ad5c0e1
 def load_scorer(path:str|Path # a `.safetensors` file written by `save_scorer`
                ) -> HeadScorer|ScorerEnsemble:
     "Load a scorer (or an ensemble) saved by `save_scorer`, in eval mode; its card is in `.card` (`ndf` 8 and `fit` \"pad\" if there is no card)."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"No scorer weights at {path}.")
-    cp = card_path(path)
-    try:
-        sd = load_file(path)
-        with safe_open(path, "pt") as f: inside = (f.metadata() or {}).get("smp_card")
-    except Exception as e: raise ValueError(f"Cannot read {path} as safetensors: {type(e).__name__}: {e}") from None
-    try: card = json.loads(inside) if inside else json.loads(cp.read_text()) if cp.is_file() else {}
-    except json.JSONDecodeError as e: raise ValueError(f"{cp}: the scorer's card is not valid JSON ({e}).") from None
-    fit = card.get("fit", "pad")
-    try: fit_canvas(fit, MAP_SIZE)
-    except ValueError as e: raise ValueError(f"{cp}: {e}") from None
+    sd, inside = _read_weights(path)
+    card = _read_card(path, inside)
+    make = lambda: HeadScorer(int(card.get("ndf", 8)), card.get("fit", "pad"))
     n = card.get("members")
-    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
-        raise ValueError(f"{cp}: members must be the number of scorers in the ensemble, a positive integer; got {n!r}.")
-    make = lambda: HeadScorer(int(card.get("ndf", 8)), fit)
     scorer = make() if n is None else ScorerEnsemble([make() for _ in range(n)])
     _check_state(sd, scorer, path)
     scorer.load_state_dict(sd)
     scorer.card = card
     return scorer.eval()
 
+# %% ../nbs/04_scorer.ipynb #7b139be2
+def _read_weights(path:Path) -> tuple:
+    "`(state dict, card text or None)` of a safetensors file; a clear error if it is not one."
+    try:
+        sd = load_file(path)
+        with safe_open(path, "pt") as f: inside = (f.metadata() or {}).get("smp_card")
+    except Exception as e: raise ValueError(f"Cannot read {path} as safetensors: {type(e).__name__}: {e}") from None
+    return sd, inside
+
+# %% ../nbs/04_scorer.ipynb #6e39ec0f
+def _read_card(path:Path, inside:str|None) -> dict:
+    "The card inside the weights (`inside`), else the JSON beside them, else `{}`; checked."
+    cp = card_path(path)
+    try: card = json.loads(inside) if inside else json.loads(cp.read_text()) if cp.is_file() else {}
+    except json.JSONDecodeError as e: raise ValueError(f"{cp}: the scorer's card is not valid JSON ({e}).") from None
+    _check_card(card, cp)
+    return card
+
+# %% ../nbs/04_scorer.ipynb #86d6e619
+def _check_card(card:dict, cp:Path) -> None:
+    "Raise a clear error naming the card `cp` unless its `fit` and `members` are valid."
+    try: fit_canvas(card.get("fit", "pad"), MAP_SIZE)
+    except ValueError as e: raise ValueError(f"{cp}: {e}") from None
+    n = card.get("members")
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+        raise ValueError(f"{cp}: members must be the number of scorers in the ensemble, a positive integer; got {n!r}.")
+
 # %% ../nbs/04_scorer.ipynb #d631ff25
 PACKAGED_PRUNER = Path(smp_nb.__file__).parent / "assets" / "pruner.safetensors"
 PACKAGED_PRUNERS = {"importance": PACKAGED_PRUNER,  # the default: fitted to gradient importance (labels at training only)
                     "similarity": PACKAGED_PRUNER.with_name("pruner-similarity.safetensors")}  # the paper's label-free objective
 
+# %% ../nbs/04_scorer.ipynb #4f0ed66b
 def load_pruner(path:str|Path|None=None # `None` (the packaged pruner), "importance" or "similarity" (the packaged ones), an authors' `.bin`/`.pt`, or a `.safetensors` scorer
                ) -> HeadScorer|ScorerEnsemble:
     "Load a head scorer, in eval mode: a packaged one (by default the importance-fitted one), the authors' checkpoints, or our own."
-    if path is None or (isinstance(path, str) and path in PACKAGED_PRUNERS):
-        file = PACKAGED_PRUNERS[path or "importance"]
-        if not file.is_file():
-            raise FileNotFoundError(f"The packaged pruner {file} is missing: reinstall smp-nb, or pass the path "
-                                    "of a pruner (an authors' .bin or a .safetensors from save_scorer).")
-        return load_scorer(file)
+    if path is None or (isinstance(path, str) and path in PACKAGED_PRUNERS): return load_scorer(_packaged_file(path or "importance"))
     path = Path(path)
     if path.suffix in (".bin", ".pt"): return load_official(path)
     if path.suffix == ".safetensors": return load_scorer(path)
     raise ValueError(f"Cannot load a pruner from {path}: pass None (the packaged pruner), \"importance\" or \"similarity\" "
                      "(the packaged ones), an authors' checkpoint (.bin or .pt) or a scorer saved by save_scorer (.safetensors).")
+
+# %% ../nbs/04_scorer.ipynb #bbdae59f
+def _packaged_file(name:str) -> Path:
+    "The file of the packaged pruner `name`; a clear error if this installation lacks it."
+    file = PACKAGED_PRUNERS[name]
+    if not file.is_file():
+        raise FileNotFoundError(f"The packaged pruner {file} is missing: reinstall smp-nb, or pass the path "
+                                "of a pruner (an authors' .bin or a .safetensors from save_scorer).")
+    return file

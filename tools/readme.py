@@ -14,7 +14,8 @@ def site_links(md: str) -> str:
     def fix(m):
         text, url = m.group(1), m.group(2)
         if re.match(r"[a-z]+:|#|/", url): return m.group(0)
-        return f"[{text}]({SITE}{re.sub(r'[.]ipynb$', '.html', url)})"
+        page = re.sub(r"(^|/)\d+_", r"\1", re.sub(r"[.]ipynb", ".html", url))   # the site drops the numbers of page names
+        return f"[{text}]({SITE}{page})"
     return re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", fix, md)
 
 def main():

@@ -5,29 +5,30 @@ scorer reading all examples or the first 16, and reports micro-steps per second 
 (1) the encoder pass that keeps the attention maps, (2) the scorer with mask sampling, (3) the gated pass with the
 loss and its backward.
 
-Usage: python benchmarks/meta_speed.py [--glue DIR] [--steps 6] [--out benchmarks/results/meta_speed.json]
+Usage: python benchmarks/studies/meta_speed.py [--glue DIR] [--steps 6] [--out benchmarks/results/meta_speed.json]
+
+Time: about 2 minutes (6 micro-steps in each of 4 settings, at 0.19-0.78 micro-steps a second).
 """
-import argparse, json, os, sys, time
+import argparse, os, sys, time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: common
+from common import add_glue_arg, check_glue, RESULTS, write_json
 from smp_nb.data import encode_texts, get_task, load_task, task_texts
 from smp_nb.meta import smp_loss
-from smp_nb.models import atomic_write
 from smp_nb.models import load_encoder
 from smp_nb.scorer import HeadScorer
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_glue_arg(ap)
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "meta_speed.json"))
+    ap.add_argument("--out", default=str(RESULTS / "meta_speed.json"))
     a = ap.parse_args()
-    if not Path(a.glue).exists(): sys.exit(f"GLUE data not found at {a.glue}: pass --glue DIR.")
+    check_glue(a.glue, "meta_speed")
     torch.set_num_threads(os.cpu_count())
     model, tok = load_encoder(); model.requires_grad_(False)
     rows = []
@@ -54,6 +55,6 @@ def main():
             print(f"{name} score_examples={r['score_examples']}: {r['micro_steps_per_s']:.2f} micro-steps/s; "
                   + ", ".join(f"{k} {v:.2f}s ({r['split_fraction'][k]:.0%})" for k, v in r["split"].items()), flush=True)
     res = dict(encoder="offline MiniLM (6 x 12)", threads=torch.get_num_threads(), torch=torch.__version__, rows=rows)
-    atomic_write(Path(a.out), lambda p: Path(p).write_text(json.dumps(res, indent=1)))
+    write_json(a.out, res)
 
 if __name__ == "__main__": main()

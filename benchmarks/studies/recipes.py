@@ -1,13 +1,13 @@
-"""Pruner recipes compared by the fine-tuning proxy (benchmarks/finetune_proxy.py), one table.
+"""Pruner recipes compared by the fine-tuning proxy (benchmarks/studies/finetune_proxy.py), one table.
 
-Usage: python benchmarks/recipes.py            # proxy-score every recipe's 50% mask on the five tasks (resumes)
-       python benchmarks/recipes.py --report   # only rebuild the table from the cached proxy runs
+Usage: python benchmarks/studies/recipes.py            # proxy-score every recipe's 50% mask on the five tasks (resumes)
+       python benchmarks/studies/recipes.py --report   # only rebuild the table from the cached proxy runs
 
 A recipe is a way to choose the 50% mask of a task. The reference rows come from the committed GLUE table (their
 masks, so their proxy runs are shared with the proxy's validation); the others are computed here:
 
 - `objective (secants)`: the label-free SMP loss itself, read by secants on the task's own inputs (the per-task
-  importances stored in the packaged pruner's card), top 6 heads of every layer, no scorer. If this row is no better
+  importances stored in the label-free pruner's card, pruner-similarity.json), top 6 heads of every layer, no scorer. If this row is no better
   than the packaged pruner's, the scorer is not what loses the points: the objective, at our settings, is.
 - `objective, other tasks (secants)`: the mean of the other four tasks' secant importances: what a perfect scorer of
   our objective could know about a task it never saw, if heads mattered alike across tasks.
@@ -25,23 +25,25 @@ masks, so their proxy runs are shared with the proxy's validation); the others a
 
 The table (benchmarks/results/recipes.md, recipes.json) gives each recipe's proxy score per task, its mean, and,
 where the recipe is in the GLUE table, its three-seed GLUE score.
+
+Time: 19-60 s a proxy run; paper-setting secants 70-275 s a task; a fitted scorer 275-401 s (all cached); --report seconds.
 """
 import argparse, json, statistics, sys
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: common, train_pruner
 import time
-from finetune_proxy import Proxy, PROXY, TASKS, run_key, table_masks, table_scores, write_json
-from smp_nb.models import atomic_write
-from smp_nb.sampling import topk_mask
+from common import add_glue_arg, RESULTS, ROOT, write_json, write_text
+from finetune_proxy import Proxy, PROXY, TASKS, run_key, table_masks, table_scores
+from smp_nb.cli import train_texts
+from smp_nb.importance import fit_scorer, secant_importance
 from smp_nb.models import load_encoder
-from smp_nb.meta import secant_importance, train_texts
+from smp_nb.sampling import topk_mask
+from train_pruner import SECANT  # the packaged pruners' fit settings
 
-CARD = ROOT / "smp_nb" / "assets" / "pruner.json"
+CARD = ROOT / "smp_nb" / "assets" / "pruner-similarity.json"  # the label-free pruner's card: its per-task secant importances
 TABLE_ROWS = dict(unpruned="unpruned", smp_ours="packaged pruner (ours)", smp_authors="authors' base.bin",
                   importance="gradient importance (labels)", confidence="attention confidence", random="random (3 masks)")
 
@@ -67,16 +69,16 @@ def paper_secants(res: Path, glue: str, task: str, run: bool = True):
 
 def importance_scorer(res: Path, glue: str, tasks, run: bool = True):
     "A scorer fitted to the cached gradient importances of `tasks` (cached), or None if not cached and `run` is False."
-    from smp_nb.meta import fit_scorer
     from smp_nb.scorer import load_scorer, save_scorer
     path = res / "recipes" / f"importance_scorer__{'-'.join(tasks)}.safetensors"
     if not path.is_file():
         if not run: return None
         model, tok = load_encoder()
         imp = {t: torch.tensor(json.loads((res / "glue" / "scores" / f"{t}__importance__s0.json").read_text())["scores"]) for t in tasks}
-        r = fit_scorer(model, tok, train_texts(tasks, glue), imp, steps=600, lr=1e-3, examples=16, layers=3, fit="stretch48",
-                       seed=0, progress=False)
-        save_scorer(r.scorer, path, method="fit to gradient importance", tasks=list(tasks), steps=600, seconds=round(r.seconds, 1))
+        F = SECANT
+        r = fit_scorer(model, tok, train_texts(tasks, glue), imp, steps=F["steps"], lr=F["lr"], examples=F["examples"],
+                       layers=F["layers"], fit=F["fit"], seed=F["seed"], progress=False)
+        save_scorer(r.scorer, path, method="fit to gradient importance", tasks=list(tasks), steps=F["steps"], seconds=round(r.seconds, 1))
         print(f"importance scorer on {tasks}: {r.seconds:.0f} s", flush=True)
     return load_scorer(path)
 
@@ -121,8 +123,8 @@ def recipe_masks(res: Path, glue: str = "", paper_tasks=(), run: bool = True, he
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"))
-    ap.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))
+    add_glue_arg(ap)
+    ap.add_argument("--results", default=str(RESULTS))
     ap.add_argument("--report", action="store_true")
     ap.add_argument("--held-out", action="store_true", help="also fit one importance scorer per held-out task")
     ap.add_argument("--paper-tasks", default="stsb,mrpc,cola", help="tasks whose paper-setting secants are computed")
@@ -150,10 +152,10 @@ def main(argv=None):
         return f"{statistics.mean(xs):.1f}" if xs else "-"
     method_of = {v: k for k, v in TABLE_ROWS.items()}
     lines = ["# Pruner recipes, compared by the fine-tuning proxy", "",
-             "Proxy score x 100 of each recipe's 50% mask (`benchmarks/finetune_proxy.py`: "
+             "Proxy score x 100 of each recipe's 50% mask (`benchmarks/studies/finetune_proxy.py`: "
              f"{PROXY['epochs']} epochs on a fixed subset of training rows ({', '.join(f'{t} {n:,}' for t, n in PROXY['train_rows'].items())}) "
              f"at lr {PROXY['lr']}, at most {PROXY['eval_rows']} dev rows); "
-             "in brackets, the three-seed GLUE score where the recipe is in the GLUE table. Generated by `benchmarks/recipes.py`.", "",
+             "in brackets, the three-seed GLUE score where the recipe is in the GLUE table. Generated by `benchmarks/studies/recipes.py`.", "",
              "The last column: how many of the 36 heads a recipe keeps are also kept by gradient importance (which needs "
              "labels), averaged over tasks; 18 by chance.", "",
              "| recipe | " + " | ".join(TASKS) + " | mean | shared with importance |", "|---|" + "---:|" * (len(TASKS) + 2)]
@@ -163,7 +165,7 @@ def main(argv=None):
         mean = f"{statistics.mean(row.values()):.1f}" if len(row) == len(TASKS) else "-"
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {mean} | {overlap(label)} |")
     write_json(res / "recipes.json", dict(proxy=PROXY | dict(seeds=list(PROXY["seeds"])), rows=rows))
-    atomic_write(res / "recipes.md", lambda tmp: Path(tmp).write_text("\n".join(lines) + "\n"))
+    write_text(res / "recipes.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 if __name__ == "__main__":

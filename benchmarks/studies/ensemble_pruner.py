@@ -1,18 +1,20 @@
 """Average fitted scorers into one pruner: the same-named scorer files of several fit folders, one ScorerEnsemble each.
 
-Usage: python benchmarks/ensemble_pruner.py --members DIR0,DIR1,DIR2 --out DIR
-       python benchmarks/ensemble_pruner.py --members benchmarks/results/importance_epochs3/fit,benchmarks/results/importance_epochs3/fit_seed1/fit,benchmarks/results/importance_epochs3/fit_seed2/fit --out benchmarks/results/importance_epochs3/ensemble3/fit
+Usage: python benchmarks/studies/ensemble_pruner.py --members DIR0,DIR1,DIR2 --out DIR
+       python benchmarks/studies/ensemble_pruner.py --members benchmarks/results/importance_epochs3/fit,benchmarks/results/importance_epochs3/fit_seed1/fit,benchmarks/results/importance_epochs3/fit_seed2/fit --out benchmarks/results/importance_epochs3/ensemble3/fit
 
 Every `*.safetensors` scorer of the first folder must be in all the others, fitted with the same settings but a
 different seed (the cards are compared, all but `seed`, timings and the losses); the ensemble of each is written to
 --out under the same name, its card the first member's with `fit_seeds` and `members`. This is what
 `train_pruner.py --fit-seeds 0,1,2` makes in one go (`fit_ensemble`); combining finished fits saves refitting them.
+
+Time: seconds.
 """
 import argparse, sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: common
+from common import ROOT
 from smp_nb.scorer import ScorerEnsemble, load_scorer, save_scorer
 
 VARY = {"seed", "fit_seeds", "fit_seconds", "wall_seconds", "first_losses", "final_losses", "threads", "torch", "importance_runs"}

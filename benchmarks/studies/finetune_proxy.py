@@ -1,9 +1,9 @@
 """A cheap stand-in for "GLUE score after fine-tuning" of a head mask, validated against the committed GLUE table.
 
 Usage:
-  python benchmarks/finetune_proxy.py                 # validate: proxy-score every (task, method) mask of the table
-  python benchmarks/finetune_proxy.py --report        # only recompute the correlations from the committed proxy runs
-  python benchmarks/finetune_proxy.py --quick         # smoke test on tiny slices, into a temporary folder
+  python benchmarks/studies/finetune_proxy.py                 # validate: proxy-score every (task, method) mask of the table
+  python benchmarks/studies/finetune_proxy.py --report        # only recompute the correlations from the committed proxy runs
+  python benchmarks/studies/finetune_proxy.py --quick         # smoke test on tiny slices, into a temporary folder
 
 Why: a full GLUE cell (3 epochs on the whole training split) costs 3.5-5.5 CPU minutes, too much for a search over
 pruner recipes. The proxy fine-tunes the pruned MiniLM the same way (mean-pooled head, AdamW, linear decay, batches
@@ -19,17 +19,17 @@ mean of its seeds 1-2.
 
 Each proxy run is one JSON file in benchmarks/results/proxy/ (written atomically; an existing file is skipped, so an
 interrupted run resumes); the summary goes to benchmarks/results/finetune_proxy.json and a plot to finetune_proxy.png.
+
+Time: 19-60 s a proxy run on a 2-core CPU; the validation (45 runs) about 30 minutes; --report seconds.
 """
 import argparse, json, statistics, sys, tempfile, time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from smp_nb.models import atomic_write, load_encoder
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: common
+from common import add_glue_arg, encoder_keeping, log, RESULTS, save_png, write_json
 from smp_nb.data import load_task
-from smp_nb.prune import prune_heads
 from smp_nb.finetune import finetune, _subsample
 
 TASKS = ["stsb", "mrpc", "cola", "sst2", "rte"]
@@ -39,10 +39,6 @@ PROXY = dict(train_rows=dict(sst2=1000, cola=4000, mrpc=1000, rte=800, stsb=1000
 QUICK = dict(PROXY, train_rows={t: 32 for t in TASKS}, epochs=1, eval_rows=32)
 
 
-def log(*a): print(time.strftime("%H:%M:%S"), *a, flush=True)
-
-def write_json(path: Path, obj):
-    atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1)))
 
 
 def table_masks(glue_dir: Path) -> dict:
@@ -64,14 +60,11 @@ def table_scores(glue_dir: Path) -> dict:
     return out
 
 
-def proxy_score(task: str, kept: list | None, glue: Path, P: dict, seed: int) -> dict:
+def proxy_score(task: str, kept: list | None, glue, P: dict, seed: int) -> dict:
     "Fine-tune the offline MiniLM, pruned to `kept` heads per layer (None: unpruned), the proxy's way; its dev score."
     train = _subsample(load_task(task, "train", glue), P["train_rows"][task], P["rows_seed"], "train_rows")
     dev = _subsample(load_task(task, "dev", glue), P["eval_rows"], P["rows_seed"], "eval_rows")
-    model, tok = load_encoder()
-    if kept is not None:
-        H = model.config.num_attention_heads
-        prune_heads(model, [[1.0 if h in k else 0.0 for h in range(H)] for k in kept])
+    model, tok = encoder_keeping(kept)
     res = finetune(model, tok, task, train_data=train, eval_data=dev, epochs=P["epochs"], batch_size=P["batch_size"],
                    lr=P["lr"], max_length=P["max_length"], seed=seed, device="cpu",
                    train_sampling_strategy=P["sampling"])
@@ -88,8 +81,8 @@ def run_key(task, kept):
 
 class Proxy:
     "Proxy runs cached in a folder, one JSON per (task, mask, seed)."
-    def __init__(self, folder: Path, glue: Path, P: dict = PROXY):
-        self.folder, self.glue, self.P = Path(folder), Path(glue), P
+    def __init__(self, folder: Path, glue, P: dict = PROXY):
+        self.folder, self.glue, self.P = Path(folder), glue, P
 
     def score(self, task, kept) -> float:
         "Mean proxy score of `kept` on `task` over the proxy seeds (runs the missing ones)."
@@ -161,13 +154,13 @@ def plot(summary: dict, path: Path):
         ax.set_xlabel("proxy score", fontsize=8)
     axes[0].set_ylabel("GLUE score (3 seeds)", fontsize=8)
     fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    save_png(fig, path, dpi=110, tight=False)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"))
-    ap.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))
+    add_glue_arg(ap)
+    ap.add_argument("--results", default=str(RESULTS))
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--report", action="store_true", help="only summarise the committed proxy runs")
     ap.add_argument("--quick", action="store_true", help="tiny slices, into a temporary folder")

@@ -14,35 +14,38 @@ the 72 mask bits, and the top-k mask of the heads whose presence lowers the loss
 is the tangent; the score-function estimator in `smp_loss` follows the same kind of signal). It also evaluates that
 mask on the dev inputs of every other task given, to see whether one task's choice serves the others.
 
-Usage: python benchmarks/pruner_signal.py [--glue DIR] [--threads N] [--estimate gradient|regression] [--tasks mrpc]
+Usage: python benchmarks/studies/pruner_signal.py [--glue DIR] [--threads N] [--estimate gradient|regression] [--tasks mrpc]
+
+Time: --estimate regression on MRPC 21 minutes on one shared core (recorded); the gradient estimate a few minutes a task (not recorded).
 """
 import argparse, json, sys, time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: common
+from common import add_glue_arg, check_glue, RESULTS, ROOT
 from smp_nb.models import load_encoder
 from smp_nb.data import load_task, task_texts, get_task, encode_texts
-from smp_nb.meta import mask_similarity_loss, task_mode, secant_regression
+from smp_nb.importance import secant_regression
+from smp_nb.meta import mask_similarity_loss, task_mode
 from smp_nb.gating import head_gates
 from smp_nb.represent import sentence_repr, similarity_loss
 from smp_nb.sampling import topk_mask
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"))
+    add_glue_arg(ap)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--estimate", choices=["gradient", "regression"], default="gradient")
     ap.add_argument("--masks", type=int, default=240, help="random masks for --estimate regression")
     ap.add_argument("--tasks", default="sst2,cola,mrpc,stsb,rte")
     a = ap.parse_args()
-    if not Path(a.glue).exists(): sys.exit(f"GLUE data not found at {a.glue}: pass --glue DIR.")
+    check_glue(a.glue, "pruner_signal")
     torch.set_num_threads(a.threads)
     model, tok = load_encoder(); model.eval()
     for p in model.parameters(): p.requires_grad_(False)
-    q = json.loads((ROOT / "benchmarks" / "results" / "pruner_quality_similarity.json").read_text())["tasks"]
+    q = json.loads((RESULTS / "pruner_quality_similarity.json").read_text())["tasks"]
     if a.estimate == "regression": return regression(model, tok, a, q)
     g = torch.Generator().manual_seed(0)
     for t in a.tasks.split(","):

@@ -11,18 +11,21 @@ its scores with the target ranking, and the dev similarity loss of its top-k 50%
 a head's pattern lands in the same place whatever the sentence length; `--fit stretchN` (e.g. stretch48, the packaged
 pruner's) stretches them to the top-left N x N corner.
 
-Usage: python benchmarks/scorer_fit.py [--task mrpc] [--eval mrpc,stsb,rte] [--steps 300] [--lr 1e-3] [--threads 1] [--fit pad|stretch|stretchN]
+Usage: python benchmarks/studies/scorer_fit.py [--task mrpc] [--eval mrpc,stsb,rte] [--steps 300] [--lr 1e-3] [--threads 1] [--fit pad|stretch|stretchN]
+
+Time: a few minutes (300 steps on 128 inputs; not recorded). Needs the samples of `pruner_signal.py --estimate regression`.
 """
 import argparse, sys, time
 from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: common
+from common import add_glue_arg, check_glue, ROOT
 from smp_nb.models import load_encoder
 from smp_nb.data import load_task, task_texts, get_task, encode_texts
-from smp_nb.meta import mask_similarity_loss, task_mode, secant_regression, importance_targets
+from smp_nb.importance import importance_targets, secant_regression
+from smp_nb.meta import mask_similarity_loss, task_mode
 from smp_nb.gating import attention_maps, fit_canvas
 from smp_nb.scorer import HeadScorer, head_scores
 from smp_nb.prune import score_heads
@@ -35,14 +38,14 @@ def rank_corr(a, b):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"))
+    add_glue_arg(ap)
     ap.add_argument("--task", default="mrpc"); ap.add_argument("--eval", default="mrpc,stsb,rte")
     ap.add_argument("--steps", type=int, default=300); ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=1); ap.add_argument("--fit", default="pad", help="pad, stretch or stretchN (see fit_maps)")
     a = ap.parse_args()
     try: fit_canvas(a.fit)
     except ValueError as e: sys.exit(f"--fit: {e}")
-    if not Path(a.glue).exists(): sys.exit(f"GLUE data not found at {a.glue}: pass --glue DIR.")
+    check_glue(a.glue, "scorer_fit")
     samples = ROOT / "benchmarks" / "runs" / "signal-samples" / f"{a.task}.pt"
     if not samples.is_file(): sys.exit(f"{samples} is missing: run pruner_signal.py --estimate regression --tasks {a.task} first.")
     torch.set_num_threads(a.threads)

@@ -24,7 +24,9 @@ leaves training as it is: `curve` reproduces the table's run exactly).
 Results are written, one JSON entry per variant as it finishes, to benchmarks/results/stsb_collapse.json (the dev
 curve where there is one). About 5 minutes per variant on a 2-core CPU.
 
-Usage: python benchmarks/stsb_collapse.py [--glue DIR] [--variants putback,takeout,curve,...]
+Usage: python benchmarks/studies/stsb_collapse.py [--glue DIR] [--variants putback,takeout,curve,...]
+
+Time: 265-330 s a variant on a 2-core CPU (recorded in stsb_collapse.json); about 45 minutes for all.
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -32,13 +34,12 @@ from pathlib import Path
 import torch
 from scipy.stats import spearmanr
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: common
+from common import add_glue_arg, check_glue, encoder_keeping, RESULTS, write_json
 from smp_nb.data import load_task
 from smp_nb.finetune import EncoderClassifier, finetune
 from smp_nb.gating import attention_maps
-from smp_nb.models import atomic_write, load_encoder
-from smp_nb.prune import prune_heads
+from smp_nb.models import load_encoder
 
 HEADS = (2, 4)  # layer 0
 RANDOM0, IMPORTANCE0, OURS0 = "stsb__random__r50__s0.json", "stsb__importance__r50__s0.json", "stsb__smp_ours__r50__s0.json"
@@ -83,7 +84,7 @@ def cross_report(train):
     "The `cross` variant: the full model's cross-sentence attention per head and the share of it each STS-B mask keeps."
     cross = cross_segment(train)
     rows = []
-    for f in sorted((ROOT / "benchmarks" / "results" / "glue").glob("stsb__*__r50__*.json")):
+    for f in sorted((RESULTS / "glue").glob("stsb__*__r50__*.json")):
         d = json.loads(f.read_text())
         kept = sum(float(cross[layer, h]) for layer, hs in enumerate(d["kept_heads"]) for h in hs)
         rows.append(dict(run=f.name, main=d["main"], cross_share_kept=kept / float(cross.sum())))
@@ -94,27 +95,26 @@ def cross_report(train):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--glue", default=str(ROOT.parent / "shared" / "glue"))
+    add_glue_arg(ap)
     ap.add_argument("--variants", default="putback,takeout")
     a = ap.parse_args()
-    if not Path(a.glue).exists(): sys.exit(f"GLUE data not found at {a.glue}: pass --glue DIR (GLUE TSV layout).")
+    check_glue(a.glue, "stsb_collapse")
     variants = a.variants.split(",")
     if bad := [v for v in variants if v not in VARIANTS and v != "cross"]: sys.exit(f"Unknown variants {bad}: use {[*VARIANTS, 'cross']}.")
-    out = ROOT / "benchmarks" / "results" / "stsb_collapse.json"
+    out = RESULTS / "stsb_collapse.json"
     res = json.loads(out.read_text()) if out.exists() else {}
     train, dev = load_task("stsb", "train", a.glue), load_task("stsb", "dev", a.glue)
     for v in variants:
         if v == "cross":
             res[v] = cross_report(train)
-            atomic_write(out, lambda p: Path(p).write_text(json.dumps(res, indent=1)))
+            write_json(out, res)
             continue
         V = VARIANTS[v]
         source, bias, curve = V["source"], V.get("bias", False), V.get("curve", False)
-        src = json.loads((ROOT / "benchmarks" / "results" / "glue" / source).read_text())
+        src = json.loads((RESULTS / "glue" / source).read_text())
         S, kept = src["settings"], edited_kept(src["kept_heads"], V.get("edit"))
         seed, lr = V.get("seed", src["seed"]), V.get("lr", S["lr"])
-        encoder, tok = load_encoder()
-        prune_heads(encoder, [[1.0 if h in k else 0.0 for h in range(12)] for k in kept])
+        encoder, tok = encoder_keeping(kept)
         torch.manual_seed(seed)  # as finetune does before building the head
         model = EncoderClassifier(encoder, 1, pooling=S["pooling"])
         if bias:
@@ -126,7 +126,7 @@ def main():
         res[v] = dict(source=source, source_main=src["main"], source_train_loss=src["train_loss"], kept_heads=kept,
                       seed=seed, lr=lr, bias_at_label_mean=bias, main=r["main"], train_loss=r["train_loss"], metrics=r["metrics"],
                       history=r["history"], seconds=round(time.time() - t0))
-        atomic_write(out, lambda p: Path(p).write_text(json.dumps(res, indent=1)))
+        write_json(out, res)
         steps = " ".join(f"{h['train_loss']:.2f}" + (f"/{100 * h['main']:.1f}" if "main" in h else "") for h in r["history"])
         print(f"{v}: STS-B {100 * r['main']:.1f} (train loss {r['train_loss']:.2f}; per epoch, loss/dev: {steps}); "
               f"source {source}: {100 * src['main']:.1f} (train loss {src['train_loss']:.2f})", flush=True)
