@@ -29,7 +29,7 @@ from transformers import (AutoModel, AutoTokenizer, DataCollatorWithPadding, Pri
 
 from .files import atomic_write, new_dir
 from .checks import check_choice, check_number, check_out, command_errors
-from .hub_modeling import classifier_output
+from .hub_modeling import classifier_output, prune_kept_neurons
 from .models import attention_layers, heads_per_layer, load_encoder
 from .data import GlueTask, get_task, load_task
 from .prune import _weights, check_kept_heads, kept_heads, load_pruned, prune_heads
@@ -148,9 +148,10 @@ def save_classifier(clf:EncoderClassifier, # a (fine-tuned) classifier on a full
 
 # %% ../nbs/10_finetune.ipynb #55603489
 def _pruned_from_config(cfg, kept:list, where:str) -> nn.Module:
-    "A fresh encoder of `cfg`, with only the heads `kept` lists per layer."
+    "A fresh encoder of `cfg`, with only the heads `kept` lists per layer and the neurons `cfg.smp_kept_neurons` counts (if any)."
     enc, H = AutoModel.from_config(cfg), cfg.num_attention_heads
     check_kept_heads(kept, len(attention_layers(enc)), H, f"{where}: smp_kept_heads")
+    prune_kept_neurons(enc, cfg.model_type)
     return prune_heads(enc, [[float(h in k) for h in range(H)] for k in kept])
 
 # %% ../nbs/10_finetune.ipynb #cfd28894

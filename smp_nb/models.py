@@ -20,8 +20,8 @@ from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedModel
 
 # %% auto #0
 __all__ = ['ADAPTERS', 'SUPPORTED_FAMILIES', 'OFFLINE_ENCODER', 'FamilyAdapter', 'family_table', 'tiny_encoder', 'base_model',
-           'adapter_for', 'attention_layers', 'head_size', 'heads_per_layer', 'head_grid', 'offline_encoder_path',
-           'check_tokenizer', 'attention_kernel', 'load_encoder']
+           'adapter_for', 'attention_layers', 'head_size', 'heads_per_layer', 'head_grid', 'neurons_per_layer',
+           'offline_encoder_path', 'check_tokenizer', 'attention_kernel', 'load_encoder']
 
 # %% ../nbs/00_models.ipynb #01d6c709
 @dataclass(frozen=True)
@@ -35,6 +35,9 @@ class FamilyAdapter:
     head_rows: tuple = ()  # more projections in that module whose outputs are split by head, pruned with q, k, v where present
     route: str = "interface"  # "interface": gated in transformers' attention interface; "hooks": by forward hooks on the self-attention module
     exact: str = ""  # what is exact for this family, and what to know (the docs' family table)
+    ffn_in: Callable = None  # layer -> the feed-forward input projections (`nn.Linear`s), whose output rows are its neurons
+    ffn_out: Callable = None  # layer -> the feed-forward output projection, whose input columns are its neurons
+    ffn_blocks: int = 1  # row blocks each input projection stacks: 2 for a fused value-and-gate projection (ModernBERT's `Wi`)
 
 # %% ../nbs/00_models.ipynb #0a65dee4
 _EXACT_BERT = "exact: gates, maps and removal act on the attention interface's per-head output"
@@ -44,6 +47,8 @@ _bert_like = FamilyAdapter(
     self_attention=lambda layer: layer.attention.self,
     qkv_names=("query", "key", "value"),
     out_proj=lambda layer: layer.attention.output.dense,
+    ffn_in=lambda layer: (layer.intermediate.dense,),
+    ffn_out=lambda layer: layer.output.dense,
     exact=_EXACT_BERT)
 
 _distilbert = FamilyAdapter(
@@ -52,6 +57,8 @@ _distilbert = FamilyAdapter(
     self_attention=lambda layer: layer.attention,
     qkv_names=("q_lin", "k_lin", "v_lin"),
     out_proj=lambda layer: layer.attention.out_lin,
+    ffn_in=lambda layer: (layer.ffn.lin1,),
+    ffn_out=lambda layer: layer.ffn.lin2,
     exact=_EXACT_BERT)
 
 # %% ../nbs/00_models.ipynb #f1e72360
@@ -61,20 +68,23 @@ _modernbert = FamilyAdapter(
     self_attention=lambda layer: layer.attn,
     qkv_names=("Wqkv",),
     out_proj=lambda layer: layer.attn.Wo,
+    ffn_in=lambda layer: (layer.mlp.Wi,), ffn_out=lambda layer: layer.mlp.Wo, ffn_blocks=2,
     exact="exact: fused Wqkv pruned in its q, k and v blocks; local and global layers alike (the sliding window is in the mask), "
           "rotary embeddings applied before the kernel")
 
 # %% ../nbs/00_models.ipynb #fa2cff9a
-def _rotary_bert(model_types:tuple, exact:str) -> FamilyAdapter:
+def _rotary_bert(model_types:tuple, exact:str, ffn_in:Callable, ffn_out:Callable) -> FamilyAdapter:
     "BERT-shaped encoders with rotary embeddings and `self_attn.{q,k,v,o}_proj` (GTE, NomicBERT, Jina v3)."
     return FamilyAdapter(model_types=model_types, layers=lambda base: list(base.layers),
                          self_attention=lambda layer: layer.self_attn, qkv_names=("q_proj", "k_proj", "v_proj"),
-                         out_proj=lambda layer: layer.self_attn.o_proj, exact=exact)
+                         out_proj=lambda layer: layer.self_attn.o_proj, exact=exact, ffn_in=ffn_in, ffn_out=ffn_out)
 
 _ROTARY = "exact: rotary embeddings act within each head, before the attention kernel"
-_gte_nomic = _rotary_bert(("gte", "nomic_bert"), _ROTARY)
+_gte_nomic = _rotary_bert(("gte", "nomic_bert"), _ROTARY, lambda layer: (layer.mlp.gate_proj, layer.mlp.up_proj),
+                          lambda layer: layer.mlp.down_proj)
 _jina_v3 = _rotary_bert(("jina_embeddings_v3",), _ROTARY + "; the base weights: the task LoRA adapters are separate PEFT "
-                        "weights, so prune with none attached, or merge one first and prune the merged model")
+                        "weights, so prune with none attached, or merge one first and prune the merged model",
+                        lambda layer: (layer.mlp.fc1,), lambda layer: layer.mlp.fc2)
 
 # %% ../nbs/00_models.ipynb #d4fab18a
 _deberta_v2 = FamilyAdapter(
@@ -83,6 +93,7 @@ _deberta_v2 = FamilyAdapter(
     self_attention=lambda layer: layer.attention.self,
     qkv_names=("query_proj", "key_proj", "value_proj"),
     out_proj=lambda layer: layer.attention.output.dense,
+    ffn_in=lambda layer: (layer.intermediate.dense,), ffn_out=lambda layer: layer.output.dense,
     head_rows=("pos_key_proj", "pos_query_proj"),
     route="hooks",
     exact="exact: disentangled attention gated and read by forward hooks (no attention interface); relative-position "
@@ -211,6 +222,17 @@ def head_grid(model:nn.Module) -> tuple:
     if len(set(hs)) != 1:
         raise ValueError(f"Layers have different numbers of heads ({hs}); this needs a model with the same count in every layer.")
     return len(hs), hs[0]
+
+# %% ../nbs/00_models.ipynb #2bf4bca5
+@patch
+def num_neurons(self:FamilyAdapter, layer) -> int:
+    "Feed-forward neurons `layer` has now: the input columns of its output projection."
+    return self.ffn_out(layer).in_features
+
+def neurons_per_layer(model:nn.Module) -> list:
+    "Number of feed-forward neurons each layer currently has."
+    ad = adapter_for(model)
+    return [ad.num_neurons(layer) for layer in attention_layers(model)]
 
 # %% ../nbs/00_models.ipynb #2c4d7d58
 OFFLINE_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"

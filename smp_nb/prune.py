@@ -21,9 +21,9 @@ from tqdm.auto import tqdm
 from fastcore.basics import patch
 
 import smp_nb
-from .models import adapter_for, atomic_write, attention_kernel, attention_layers, base_model, check_tokenizer, head_size, heads_per_layer
+from .models import adapter_for, atomic_write, attention_kernel, attention_layers, base_model, check_tokenizer, head_size, heads_per_layer, neurons_per_layer
 from .files import new_dir
-from .hub_modeling import FAMILY_PREFIX
+from .hub_modeling import FAMILY_PREFIX, prune_kept_neurons
 from .gating import attention_maps, fit_canvas, fit_maps
 from .scorer import MAP_SIZE, HeadScorer, ScorerEnsemble, head_scores, load_pruner
 from .data import encode_texts, text_batches
@@ -328,6 +328,7 @@ def write_pruned(model:nn.Module, tokenizer, # a model of a supported family and
                  folder:str|Path # an existing, empty folder
                 ):
     "Write `model` (and `tokenizer`) into `folder`: weights, a config that records the kept heads, and the modeling file for stock loading."
+    _check_neuron_record(model)
     cfg, recorded = model.config, hasattr(model.config, "smp_kept_heads")
     if not recorded: cfg.smp_kept_heads = kept_heads(model)
     try:
@@ -337,6 +338,14 @@ def write_pruned(model:nn.Module, tokenizer, # a model of a supported family and
         if tokenizer is not None: tokenizer.save_pretrained(folder)
     finally:
         if not recorded: del cfg.smp_kept_heads
+
+# %% ../nbs/07_prune.ipynb #186e8eaa
+def _check_neuron_record(model:nn.Module):
+    "Refuse a model whose `config.smp_kept_neurons` does not give its feed-forward blocks' current sizes."
+    kept, ns = getattr(model.config, "smp_kept_neurons", None), neurons_per_layer(model)
+    if kept is not None and list(kept) != ns:
+        raise ValueError(f"config.smp_kept_neurons records {list(kept)} neurons per layer but the model has {ns}: "
+                         "the record does not belong to these weights.")
 
 # %% ../nbs/07_prune.ipynb #a87b561a
 def _check_save_path(path:Path):
@@ -408,13 +417,15 @@ def check_kept_heads(kept, # `smp_kept_heads` as read from a config: one list of
 
 # %% ../nbs/07_prune.ipynb #4d4a2aab
 def _rebuild(cfg, kept, path:Path, attn_implementation:str) -> nn.Module:
-    "The model `cfg` describes, built at random, with only the heads `kept`."
+    "The model `cfg` describes, built at random, with only the heads `kept` (and the neurons `cfg.smp_kept_neurons` records)."
     cfg._attn_implementation = attention_kernel(cfg.model_type, attn_implementation)
     cls = _architecture(cfg)
     model = cls.from_config(cfg) if cls is AutoModel else cls._from_config(cfg)
     H = cfg.num_attention_heads
     check_kept_heads(kept, len(attention_layers(model)), H, f"{path / 'config.json'}: smp_kept_heads")
-    return prune_heads(model, [[float(h in k) for h in range(H)] for k in kept])
+    prune_heads(model, [[float(h in k) for h in range(H)] for k in kept])
+    prune_kept_neurons(base_model(model), cfg.model_type)   # no record (older folders): unchanged
+    return model
 
 # %% ../nbs/07_prune.ipynb #b1e8c411
 def _load_weights(model:nn.Module, path:Path):
@@ -422,8 +433,8 @@ def _load_weights(model:nn.Module, path:Path):
     try: missing, unexpected = model.load_state_dict(_weights(path), strict=False)
     except RuntimeError as e:
         shapes = [l.strip() for l in str(e).splitlines() if "size mismatch" in l]
-        raise ValueError(f"{path}: the weights do not fit the heads that config.json's smp_kept_heads records "
-                         f"({shapes[0] if shapes else str(e).splitlines()[0]}).") from None
+        raise ValueError(f"{path}: the weights do not fit the heads that config.json's smp_kept_heads records, or the neurons "
+                         f"its smp_kept_neurons records ({shapes[0] if shapes else str(e).splitlines()[0]}).") from None
     if hasattr(model, "tie_weights"): model.tie_weights()
     ptrs = {p.data_ptr() for k, p in model.state_dict().items() if k not in missing}
     missing = [k for k in missing if model.state_dict()[k].data_ptr() not in ptrs]

@@ -85,8 +85,7 @@ def _blocks(self:HeadScorer) -> list:
 @patch
 def _zero_acts(self:HeadScorer, device, dtype) -> tuple:
     "Inputs of every block for an all-zero map, border-padded, and the last block's output; cached until the weights change."
-    key = (str(device), dtype, torch.is_inference_mode_enabled(),
-           tuple((id(t), t._version) for t in (*self.parameters(), *self.buffers())))
+    key = _weights_key(self, device, dtype)
     cache = getattr(self, "_zero_cache", None)
     if cache is not None and cache[0] == key: return cache[1]
     with torch.no_grad():
@@ -97,27 +96,37 @@ def _zero_acts(self:HeadScorer, device, dtype) -> tuple:
     self._zero_cache = (key, (bg, x0))
     return bg, x0
 
+# %% ../nbs/04_scorer.ipynb #86b2174e
+def _weights_key(module:nn.Module, device, dtype) -> tuple:
+    "What a cache of `module`'s weights depends on: the device, the dtype, inference mode, and every parameter and buffer (identity and version)."
+    return (str(device), dtype, torch.is_inference_mode_enabled(),
+            tuple((id(t), t._version) for t in (*module.parameters(), *module.buffers())))
+
 # %% ../nbs/04_scorer.ipynb #baf306d3
-def _corner_conv(x, bg, conv, r:int, size:int) -> tuple:
-    "The top-left corner of `conv`'s output that sees `x`, the `r x r` corner of an input of `size` whose rest is the background `bg`; and its size."
+def _corner_conv(x, bg, weight, r:int, size:int, bias=None) -> tuple:
+    "The top-left corner of the convolution's output (`weight`, `bias`, stride 2) that sees `x`, the `r x r` corner of an input of `size` whose rest is the background `bg`; and its size."
     n, r_out = len(x), min(r // 2 + 1, size // 2)  # output rows (and columns) that see the corner
     m = min(2 * r_out + 2, size + 2)  # padded input rows they read
     inp = torch.empty((n, bg.shape[1], m, m), device=x.device, dtype=x.dtype, memory_format=torch.channels_last)
     inp.copy_(bg[..., :m, :m].expand(n, -1, -1, -1))
     inp[..., 1:r + 1, 1:r + 1] = x
-    return F.conv2d(inp, conv.weight, stride=conv.stride)[..., :r_out, :r_out], r_out  # the padding is already in `inp`
+    return F.conv2d(inp, weight, bias, stride=2)[..., :r_out, :r_out], r_out  # the padding is already in `inp`
 
 # %% ../nbs/04_scorer.ipynb #2f2ff4cd
 @patch
 def _score_corner(self:HeadScorer, maps:torch.Tensor) -> torch.Tensor:
     "Scores `[N, 2]` of `[N, 1, S, S]` maps with `S < 128`, zero-padded: the network run on the corner that differs from an all-zero map."
-    blocks = self._blocks()
     bg, x0 = self._zero_acts(maps.device, maps.dtype)
     x, r, size = maps, maps.shape[-1], MAP_SIZE
-    for b, (conv, rest) in enumerate(blocks[:-1]):
-        out, r = _corner_conv(x, bg[b], conv, r, size)
+    for b, (conv, rest) in enumerate(self._blocks()[:-1]):
+        out, r = _corner_conv(x, bg[b], conv.weight, r, size)
         x, size = rest(out), size // 2
-    conv, rest = blocks[-1]  # the last convolution is linear: background's output + the corner's difference
+    return _last_block(self, x, x0, r)
+
+# %% ../nbs/04_scorer.ipynb #4ca84afb
+def _last_block(scorer:HeadScorer, x, x0, r:int) -> torch.Tensor:
+    "Scores `[N, 2]` from the `r x r` corner `x` of the last block's input; `x0` is that input for an all-zero map."
+    conv, rest = scorer._blocks()[-1]  # the last convolution is linear: background's output + the corner's difference
     base = conv(x0.contiguous(memory_format=torch.channels_last)).flatten(1)
     diff = torch.einsum("nchw,ochw->no", x - x0[..., :r, :r], conv.weight[..., :r, :r])
     return 2 * rest(base + diff)
@@ -127,11 +136,16 @@ def _score_corner(self:HeadScorer, maps:torch.Tensor) -> torch.Tensor:
 def score_maps(self:HeadScorer, maps:torch.Tensor # `[N, 1, S, S]` attention maps of any size `S`
               ) -> torch.Tensor:
     "Scores `[N, 2]` of maps fitted to 128 x 128 by `self.fit`; in eval mode the zero padding around the map is skipped exactly."
-    _check_square(maps)
-    canvas = fit_canvas(self.fit, MAP_SIZE)
-    if canvas is not None: maps = fit_maps(maps, canvas, "stretch")  # stretched to the corner; the rest is padding
+    maps = _to_corner(maps, self.fit)
     if maps.shape[-1] >= MAP_SIZE or self.training: return self(fit_maps(maps, MAP_SIZE))
     return self._score_corner(maps)
+
+# %% ../nbs/04_scorer.ipynb #b00d5da0
+def _to_corner(maps:torch.Tensor, fit:str) -> torch.Tensor:
+    "Checked `[N, 1, S, S]` maps as a scorer with fitting `fit` reads them before padding: stretched to its corner, or as they are."
+    _check_square(maps)
+    canvas = fit_canvas(fit, MAP_SIZE)
+    return maps if canvas is None else fit_maps(maps, canvas, "stretch")  # stretched to the corner; the rest is padding
 
 # %% ../nbs/04_scorer.ipynb #40c342aa
 def _check_square(maps:torch.Tensor) -> None:
@@ -249,12 +263,61 @@ def forward(self:ScorerEnsemble, maps:torch.Tensor # `[N, 1, 128, 128]` attentio
     "Scores `[N, 2]`: the mean of the members' `forward`."
     return torch.stack([m(maps) for m in self.members]).mean(0)
 
-# %% ../nbs/04_scorer.ipynb #31642e53
+# %% ../nbs/04_scorer.ipynb #6c642e78
+@patch
+def _score_each(self:ScorerEnsemble, maps:torch.Tensor) -> torch.Tensor:
+    "Scores `[N, 2]`: the mean of the members' `score_maps`, member by member."
+    return torch.stack([m.score_maps(maps) for m in self.members]).mean(0)
+
+# %% ../nbs/04_scorer.ipynb #ea4d4576
+def _folded(conv:nn.Conv2d, bn:nn.BatchNorm2d) -> tuple:
+    "`(weight, bias)` of one convolution doing what `conv`, then `bn` in eval mode, do."
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    return conv.weight * scale[:, None, None, None], bn.bias - bn.running_mean * scale
+
+# %% ../nbs/04_scorer.ipynb #9887391f
+@patch
+def _fused(self:ScorerEnsemble, device, dtype) -> tuple:
+    "`(first, blocks, zeros)`: the members' first filters side by side, each member's later blocks folded, each member's backgrounds; cached."
+    key = _weights_key(self, device, dtype)
+    cache = getattr(self, "_fused_cache", None)
+    if cache is not None and cache[0] == key: return cache[1]
+    with torch.no_grad():
+        first = torch.cat([m.main[0].weight for m in self.members])  # [members * ndf, 1, 4, 4]
+        blocks = [[_folded(m.main[i], m.main[i + 1]) for i in (2, 5, 8, 11)] for m in self.members]
+        zeros = [m._zero_acts(device, dtype) for m in self.members]
+    self._fused_cache = (key, (first, blocks, zeros))
+    return first, blocks, zeros
+
+# %% ../nbs/04_scorer.ipynb #d64bd584
+def _rest_corner(scorer:HeadScorer, x, r:int, blocks:list, zeros:tuple) -> torch.Tensor:
+    "Scores `[N, 2]` of `scorer` from its first block's output corner `x` (`r x r`), through its folded `blocks` on its backgrounds `zeros`."
+    bg, x0 = zeros
+    size = MAP_SIZE // 2
+    for b, (w, bias) in enumerate(blocks):
+        x, r = _corner_conv(x, bg[b + 1], w, r, size, bias)
+        x, size = F.leaky_relu_(x, 0.2), size // 2
+    return _last_block(scorer, x, x0, r)
+
+# %% ../nbs/04_scorer.ipynb #41a81c13
+@patch
+def _score_fused(self:ScorerEnsemble, maps:torch.Tensor) -> torch.Tensor:
+    "Scores `[N, 2]` of `[N, 1, S, S]` maps with `S < 128`, in eval mode: one first convolution for all members, then each member's corner."
+    first, blocks, zeros = self._fused(maps.device, maps.dtype)
+    h, r = _corner_conv(maps, zeros[0][0][0], first, maps.shape[-1], MAP_SIZE)  # every member's first background is zeros
+    h, n = F.leaky_relu_(h, 0.2), self.ndf
+    return torch.stack([_rest_corner(m, h[:, k * n:(k + 1) * n], r, bl, z)
+                        for k, (m, bl, z) in enumerate(zip(self.members, blocks, zeros))]).mean(0)
+
+# %% ../nbs/04_scorer.ipynb #f3c8abe2
 @patch
 def score_maps(self:ScorerEnsemble, maps:torch.Tensor # `[N, 1, S, S]` attention maps of any size `S`
               ) -> torch.Tensor:
-    "Scores `[N, 2]`: the mean of the members' `score_maps`."
-    return torch.stack([m.score_maps(maps) for m in self.members]).mean(0)
+    "Scores `[N, 2]`: the mean of the members' `score_maps`; without gradients and in eval mode, from one pass shared by the members."
+    if torch.is_grad_enabled() or self.training or any(m.training for m in self.members): return self._score_each(maps)
+    maps = _to_corner(maps, self.fit)  # stretched once for all members
+    if maps.shape[-1] >= MAP_SIZE: return self(fit_maps(maps, MAP_SIZE))
+    return self._score_fused(maps)
 
 # %% ../nbs/04_scorer.ipynb #ecc409b8
 def card_path(path:str|Path) -> Path:
