@@ -1,4 +1,4 @@
-"""Gate and remove the neurons of the feed-forward blocks, exactly, in every supported family; the pruned model saves and loads anywhere, as a model with pruned heads does.
+"""Gate and remove the neurons of the feed-forward blocks, exactly, in every supported family; score them without labels in the pass that scores heads; the pruned model saves and loads anywhere, as a model with pruned heads does.
 
 Docs: https://smp-nb.github.io/smp-nb/neurons.html.md"""
 
@@ -7,15 +7,22 @@ Docs: https://smp-nb.github.io/smp-nb/neurons.html.md"""
 # %% ../nbs/08_neurons.ipynb #0d80637b
 from __future__ import annotations
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
 from torch import nn
+from fastcore.basics import patch
 
 from .models import adapter_for, attention_layers, base_model, neurons_per_layer
 from .hub_modeling import _keep_neurons   # the same slicing the modeling file of saved folders runs
+from .data import encode_texts, text_batches
+from .represent import repr_dropout_mask, sentence_repr, similarity_loss
+from .meta import task_mode
+from .prune import _by_length, _check_texts, _evaluating, _texts_are_pairs, score_heads
 
 # %% auto #0
-__all__ = ['neuron_gates', 'prune_neurons']
+__all__ = ['NEURON_METHODS', 'neuron_gates', 'prune_neurons', 'NeuronStats', 'neuron_stats', 'wanda_scores', 'flap_scores',
+           'magnitude_scores', 'neuron_scores', 'compensate_bias', 'similarity_neuron_scores', 'score_units']
 
 # %% ../nbs/08_neurons.ipynb #857dc732
 @contextmanager
@@ -82,3 +89,186 @@ def prune_neurons(model:nn.Module, # an encoder of a supported family (or a mode
         if len(idx) < n: _keep_neurons(list(ad.ffn_in(layer)), ad.ffn_blocks, ad.ffn_out(layer), idx)
     for cfg in {id(c): c for c in (model.config, base_model(model).config)}.values(): cfg.smp_kept_neurons = neurons_per_layer(model)
     return model
+
+# %% ../nbs/08_neurons.ipynb #cd91bd9a
+@dataclass
+class NeuronStats:
+    "Sums over real tokens of each feed-forward neuron's activation, per layer, in float64."
+    sum: list # per layer, `[neurons]`: the sum of $x_j$ over tokens
+    sumsq: list # per layer, `[neurons]`: the sum of $x_j^2$
+    count: list # per layer: the number of tokens (the same for every neuron of the layer)
+
+# %% ../nbs/08_neurons.ipynb #8129e8db
+@patch(as_prop=True)
+def mean(self:NeuronStats) -> list: return [s / max(float(c), 1.) for s, c in zip(self.sum, self.count)]
+
+@patch(as_prop=True)
+def var(self:NeuronStats) -> list:
+    return [((q - s * s / max(float(c), 1.)) / max(float(c) - 1, 1.)).clamp(min=0) for s, q, c in zip(self.sum, self.sumsq, self.count)]
+
+@patch(as_prop=True)
+def norm(self:NeuronStats) -> list: return [q.sqrt() for q in self.sumsq]
+
+# %% ../nbs/08_neurons.ipynb #5def73be
+def _stats_hook(stats:NeuronStats, l:int, call:dict):
+    "A forward pre-hook adding the activations it sees to layer `l` of `stats`, over the real tokens of `call['mask']`."
+    def hook(module, args):
+        x, m = args[0].detach().double(), call.get("mask")
+        if m is not None and x.ndim == 3 and tuple(m.shape) == tuple(x.shape[:2]): w = m.to(x)[..., None]
+        else: w = torch.ones(*x.shape[:-1], 1, dtype=x.dtype, device=x.device)
+        x = (x * w).reshape(-1, x.shape[-1])
+        stats.sum[l] += x.sum(0).cpu(); stats.sumsq[l] += (x * x).sum(0).cpu(); stats.count[l] += w.sum().cpu()
+    return hook
+
+# %% ../nbs/08_neurons.ipynb #327df0a3
+@contextmanager
+def neuron_stats(model:nn.Module, # an encoder of a supported family (or a model with one inside)
+                ):
+    "Inside the block, every forward of `model` adds its feed-forward activations over real tokens to the `NeuronStats` it yields."
+    ad, layers, call = adapter_for(model), attention_layers(model), {}
+    z = lambda n: torch.zeros(n, dtype=torch.float64)
+    stats = NeuronStats(*[[z(n) for n in neurons_per_layer(model)] for _ in range(2)], [z(()) for _ in layers])
+    hooks = [base_model(model).register_forward_pre_hook(lambda m, a, kw: call.update(mask=kw.get("attention_mask")), with_kwargs=True)]
+    hooks += [ad.ffn_out(layer).register_forward_pre_hook(_stats_hook(stats, l, call)) for l, layer in enumerate(layers)]
+    try: yield stats
+    finally:
+        for h in hooks: h.remove()
+
+# %% ../nbs/08_neurons.ipynb #7d787cab
+def _out_norms(model) -> list:
+    "The norm of every neuron's output column `W[:, j]` (what it writes into the layer's output), per layer."
+    ad = adapter_for(model)
+    return [ad.ffn_out(layer).weight.detach().double().norm(dim=0).cpu() for layer in attention_layers(model)]
+
+def wanda_scores(model:nn.Module, stats:NeuronStats) -> list:
+    "Wanda, per neuron: `||x_j|| * ||W[:, j]||` over the task's tokens (one `[neurons]` tensor per layer)."
+    return [a * w for a, w in zip(stats.norm, _out_norms(model))]
+
+# %% ../nbs/08_neurons.ipynb #cacd4381
+def flap_scores(model:nn.Module, stats:NeuronStats) -> list:
+    "FLAP's fluctuation, per neuron: the variance of `x_j` over tokens times `||W[:, j]||^2`."
+    return [v * w ** 2 for v, w in zip(stats.var, _out_norms(model))]
+
+# %% ../nbs/08_neurons.ipynb #0a0e00a0
+def _in_norms(model) -> list:
+    "The norm of each neuron's rows in all its input projections (both blocks of a fused one), per layer."
+    ad = adapter_for(model)
+    def rows(layer, n): return sum(lin.weight.detach().double().reshape(-1, n, lin.in_features).pow(2).sum((0, 2)) for lin in ad.ffn_in(layer))
+    return [rows(layer, n).sqrt().cpu() for layer, n in zip(attention_layers(model), neurons_per_layer(model))]
+
+def magnitude_scores(model:nn.Module, stats:NeuronStats|None=None) -> list:
+    "Weights only: the norm of neuron `j`'s input rows times `||W[:, j]||` (`stats` is not read)."
+    return [i * o for i, o in zip(_in_norms(model), _out_norms(model))]
+
+# %% ../nbs/08_neurons.ipynb #0f06db03
+NEURON_METHODS = ("wanda", "flap", "magnitude", "random", "similarity")
+
+def neuron_scores(model:nn.Module, # the encoder the statistics come from
+                  stats:NeuronStats|None, # from `neuron_stats` (not read by "magnitude" and "random")
+                  method:str="wanda", # "wanda", "flap", "magnitude" or "random" ("similarity" needs passes of its own: `similarity_neuron_scores`)
+                  seed:int=0, # for "random"
+                 ) -> list:
+    "Per-layer neuron scores, higher = keep, from the activation statistics and the weights."
+    _check_neuron_method(method, stats, passes=False)
+    if method == "random":
+        g = torch.Generator().manual_seed(seed)
+        return [torch.rand(n, generator=g, dtype=torch.float64) for n in neurons_per_layer(model)]
+    return dict(wanda=wanda_scores, flap=flap_scores, magnitude=magnitude_scores)[method](model, stats)
+
+# %% ../nbs/08_neurons.ipynb #c1be02d2
+def _check_neuron_method(method:str, stats=None, passes:bool=True):
+    "A clear error for an unknown method, for one that needs statistics without them, or for 'similarity' where it cannot run."
+    if method not in NEURON_METHODS: raise ValueError(f"Unknown neuron method {method!r}: use one of {NEURON_METHODS}.")
+    if not passes and method == "similarity":
+        raise ValueError("'similarity' reads gradients from passes of its own: use `similarity_neuron_scores` (or `score_units`).")
+    if not passes and method in ("wanda", "flap") and stats is None: raise ValueError(f"{method!r} needs the activation statistics (`neuron_stats`).")
+
+# %% ../nbs/08_neurons.ipynb #6b4ed2ce
+def compensate_bias(model:nn.Module, # an encoder of a supported family (or a model with one inside)
+                    keep, # the `keep` about to be given to `prune_neurons`: 0/1 `[layers, neurons]` or kept indices per layer
+                    means:list, # each layer's mean activations, `NeuronStats.mean`
+                   ) -> nn.Module:
+    "FLAP's bias compensation, before `prune_neurons(model, keep)`: adds each removed neuron's `mean(x_j) * W[:, j]` to its output bias."
+    ad, idxs = adapter_for(model), _check_compensation(model, keep, means)
+    with torch.no_grad():
+        for layer, idx, mu in zip(attention_layers(model), idxs, means):
+            out = ad.ffn_out(layer)
+            gone = torch.ones(out.in_features, dtype=torch.bool); gone[idx] = False
+            out.bias += (out.weight.double()[:, gone.to(out.weight.device)] @ mu.to(out.weight.device)[gone]).to(out.bias.dtype)
+    return model
+
+# %% ../nbs/08_neurons.ipynb #2c8fd731
+def _check_compensation(model, keep, means) -> list:
+    "The kept indices of each layer; a clear error if `means` do not fit or a layer that loses neurons has no output bias."
+    ad, ns = adapter_for(model), neurons_per_layer(model)
+    idxs = _mask_indices(keep, ns) if isinstance(keep, torch.Tensor) else _list_indices(keep, ns)
+    if [len(mu) for mu in means] != ns: raise ValueError(f"means of sizes {[len(mu) for mu in means]} do not fit this model's neurons {ns}.")
+    for l, (layer, idx, n) in enumerate(zip(attention_layers(model), idxs, ns)):
+        if len(idx) < n and ad.ffn_out(layer).bias is None:
+            raise ValueError(f"layer {l}'s feed-forward output projection has no bias to take the removed neurons' means "
+                             f"({type(base_model(model)).__name__}): prune without compensation.")
+    return idxs
+
+# %% ../nbs/08_neurons.ipynb #539c1236
+def _random_gates(ns:list, drop:float, generator) -> list:
+    "One 0/1 gate vector per layer that drops a random `drop` fraction of its `ns[l]` neurons."
+    out = []
+    for n in ns:
+        g = torch.ones(n); g[torch.randperm(n, generator=generator)[:int(round(drop * n))]] = 0; out.append(g)
+    return out
+
+# %% ../nbs/08_neurons.ipynb #07277871
+def _gate_gradients(model, batch:dict, mode:str, samples:int, drop:float, repr_dropout:float, generator) -> list:
+    "Per layer, the sum over `samples` random masks of `|dL/dg|` (similarity loss `L`, neuron gates `g`) on one batch."
+    ns, dev = neurons_per_layer(model), next(model.parameters()).device
+    with torch.no_grad(): full = sentence_repr(model(**batch), batch["attention_mask"], mode)
+    total = [torch.zeros(n, dtype=torch.float64) for n in ns]
+    for _ in range(samples):
+        gates = [g.to(dev).requires_grad_() for g in _random_gates(ns, drop, generator)]
+        dim_mask = repr_dropout_mask(full.shape[-1], p=repr_dropout, generator=generator, device=full.device)
+        with neuron_gates(model, gates): pruned = sentence_repr(model(**batch), batch["attention_mask"], mode)
+        grads = torch.autograd.grad(similarity_loss(full, pruned, dim_mask=dim_mask), gates)
+        for t, gr in zip(total, grads): t += gr.detach().abs().double().cpu()
+    return total
+
+# %% ../nbs/08_neurons.ipynb #39199ce5
+def similarity_neuron_scores(model:nn.Module, # an encoder of a supported family
+                             tokenizer, # its tokenizer
+                             texts:list, # the task's unlabeled inputs: strings, or `(first, second)` pairs
+                             samples:int=4, # random masks per batch
+                             drop:float=0.5, # fraction of each layer's neurons a mask drops
+                             repr_dropout:float=0.8, # representation dropout, as in meta-learning
+                             batch_size:int=32, max_length:int=128, seed:int=0,
+                            ) -> list:
+    "Per-layer neuron scores from the paper's objective: the mean `|dL/dg_j|` of the similarity loss at random half-pruned masks."
+    texts = _check_texts(texts); pair = _texts_are_pairs(texts); mode, _ = task_mode(pair)
+    dev, g, total, n = next(model.parameters()).device, torch.Generator().manual_seed(seed), None, 0
+    with _evaluating(model):
+        for chunk in text_batches(_by_length(tokenizer, texts, pair, max_length), batch_size):
+            if len(chunk) < 2: continue   # the similarity of a batch needs two sentences
+            b = {k: v.to(dev) for k, v in encode_texts(tokenizer, chunk, max_length=max_length).items()}
+            sums = _gate_gradients(model, b, mode, samples, drop, repr_dropout, g)
+            total, n = sums if total is None else [t + s for t, s in zip(total, sums)], n + samples
+    return [t / n for t in total]
+
+# %% ../nbs/08_neurons.ipynb #e5fc29fe
+def score_units(model:nn.Module, # an unpruned encoder of a supported family
+                tokenizer, # its tokenizer
+                texts:list, # the task's unlabeled inputs: strings, or `(first, second)` pairs
+                pruner=None, # the head pruner, as in `score_heads` (`None`: the packaged one)
+                neuron_method:str="wanda", # one of `NEURON_METHODS`
+                pair:bool|None=None, batch_size:int=32, max_length:int=128, device=None, progress:bool=True, # as in `score_heads`
+                seed:int=0, # for "random" and "similarity"
+                samples:int=4, # "similarity": random masks per batch
+                similarity_texts:int=256, # "similarity": the inputs it reads (the first ones)
+                return_stats:bool=False, # also return the `NeuronStats` (their `mean` is what `compensate_bias` needs)
+               ) -> tuple:
+    "`(head_scores, neuron_scores)` of a task from one pass over its unlabeled inputs: `[layers, heads]` and one `[neurons]` per layer."
+    _check_neuron_method(neuron_method)
+    with neuron_stats(model) as stats:
+        heads = score_heads(model, tokenizer, texts, pruner, pair, batch_size, max_length, device, progress)
+    if neuron_method == "similarity":
+        neurons = similarity_neuron_scores(model, tokenizer, list(texts)[:similarity_texts], samples=samples,
+                                           batch_size=batch_size, max_length=max_length, seed=seed)
+    else: neurons = neuron_scores(model, stats, neuron_method, seed)
+    return (heads, neurons, stats) if return_stats else (heads, neurons)
