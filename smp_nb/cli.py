@@ -20,8 +20,9 @@ from .files import atomic_write, new_dir
 from .gating import fit_canvas
 from .importance import fit_ensemble, label_importance
 from .meta import ESTIMATORS, meta_train, plot_history
-from .models import OFFLINE_ENCODER, head_grid, load_encoder
-from .prune import prune_heads, prune_report, save_mask, save_pruned, score_heads
+from .models import OFFLINE_ENCODER, head_grid, load_encoder, neurons_per_layer
+from .neurons import NEURON_METHODS, budget_counts, budget_masks, prune_neurons, score_units
+from .prune import macs_per_token, prune_heads, prune_report, save_mask, save_pruned, score_heads
 from .represent import SOFTMAX_MODES
 from .sampling import topk_mask
 from .scorer import load_pruner, save_scorer
@@ -99,79 +100,126 @@ def _check_out(out:Path):
     if not out.parent.exists(): raise FileNotFoundError(f"--out {out}: the folder {out.parent} does not exist.")
 
 # %% ../nbs/15_cli.ipynb #3450d433
-def _check_prune_args(out:Path, ratio, device, batch_size=32):
+def _check_prune_args(out:Path, ratio, device, batch_size=32, macs=None, neuron_method="wanda", min_heads=1, min_neurons=1, per_layer=True):
     "The checks `prune_to_folder` and `smp-prune` make before any loading."
-    if not isinstance(ratio, (int, float)) or not 0 < ratio < 1:
+    if ratio is not None and macs is not None: raise ValueError("give either --ratio (heads only) or --macs (heads and neurons), not both.")
+    if ratio is not None and (not isinstance(ratio, (int, float)) or not 0 < ratio < 1):
         raise ValueError(f"--ratio {ratio} must be strictly between 0 and 1 (the fraction of heads pruned, e.g. 0.5).")
+    if macs is not None: _check_budget_args(macs, neuron_method, min_heads, min_neurons, per_layer)
     check_number("--batch-size", batch_size, low=1, integer=True)
     check_device(device)
     _check_out(out)
+
+# %% ../nbs/15_cli.ipynb #d9c733ca
+def _check_budget_args(macs, neuron_method, min_heads, min_neurons, per_layer):
+    "The checks of `--macs` and the options that go with it."
+    check_number("--macs", macs, low=0, high=1, low_open=True)
+    check_choice("--neuron-method", neuron_method, NEURON_METHODS)
+    check_number("--min-heads", min_heads, low=0, integer=True); check_number("--min-neurons", min_neurons, low=0, integer=True)
+    if not per_layer: raise ValueError("--global-budget applies to --ratio: --macs keeps the same share of heads and neurons in every layer.")
 
 # %% ../nbs/15_cli.ipynb #1debcc00
 def _speed_report(full, pruned) -> dict:
     "Parameters, cost and measured throughput of `full` and `pruned` at batch 32 x 128 tokens, for the report."
     r = prune_report(full, pruned, batch_size=32, seq_len=128, repeats=3, warmup=1)
-    return dict(params_before=r.params[0], params_after=r.params[1], macs_per_token=list(r.macs_per_token),
-                throughput=list(r.throughput), speedup=r.speedup, attention_share=list(r.attention_share),
-                speedup_bound=r.speedup_bound)
+    d = dict(params_before=r.params[0], params_after=r.params[1], macs_per_token=list(r.macs_per_token),
+             throughput=list(r.throughput), speedup=r.speedup, attention_share=list(r.attention_share),
+             speedup_bound=r.speedup_bound)
+    return d if r.ffn_share is None else {**d, "ffn_share": list(r.ffn_share)}
+
+# %% ../nbs/15_cli.ipynb #e1bb4580
+def _save_neurons(keep:list, path:Path, report:dict):
+    "Write the kept neurons as JSON: the model, the budget, and per layer the count and the indices kept."
+    d = dict(model=report["model"], macs=report["macs"], neuron_method=report["neuron_method"], neurons_total=report["neurons_total"],
+             kept_counts=[len(k) for k in keep], kept_neurons=[[int(i) for i in k] for k in keep])
+    atomic_write(path, lambda p: Path(p).write_text(json.dumps(d, indent=1)))
 
 # %% ../nbs/15_cli.ipynb #27ea28f1
-def _write_result(out:Path, pruned, tokenizer, st_source, mask, scores, ratio, report:dict):
+def _write_result(out:Path, pruned, tokenizer, st_source, mask, scores, ratio, report:dict, keep=None):
     "Write the pruned model, its mask JSON, the heatmap and the report into `out`, all at once."
     with new_dir(out) as tmp:
         if st_source is not None: save_sentence_transformer(pruned, tokenizer, st_source, tmp / "model")
         else: save_pruned(pruned, tokenizer, tmp / "model")
         save_mask(mask, tmp / "mask.json", model_name=report["model"], scores=scores, ratio=ratio)
+        if keep is not None: _save_neurons(keep, tmp / "neurons.json", report)
         _plot_scores(scores, mask, tmp / "head_scores.png")
         (tmp / "report.json").write_text(json.dumps(report, indent=1))
+
+# %% ../nbs/15_cli.ipynb #e13c8a44
+def _choose_units(enc, tok, texts, scorer, ratio, per_layer, macs, neuron_method, min_heads, min_neurons, batch_size, max_length) -> tuple:
+    "`(head_scores, head_mask, neuron_keep)`: by `ratio` the heads alone (`neuron_keep` is `None`), or by `macs` heads and neurons."
+    kw = dict(batch_size=batch_size, max_length=max_length, progress=False)
+    if macs is None:
+        scores = score_heads(enc, tok, texts, pruner=scorer, **kw)
+        return scores, topk_mask(scores, ratio, per_layer=per_layer), None
+    budget_counts(enc, macs, 128, min_heads, min_neurons)
+    scores, neurons = score_units(enc, tok, texts, scorer, neuron_method, **kw)
+    return (scores, *budget_masks(enc, scores, neurons, macs, 128, min_heads, min_neurons))
 
 # %% ../nbs/15_cli.ipynb #2077d698
 def prune_to_folder(out:str|Path, # output folder
                     model:str|None=None, # encoder (Hub name or folder); `None`: the offline MiniLM
                     texts:list|None=None, # the task's inputs; `None`: `SAMPLE_SENTENCES`
-                    ratio:float=0.5, # fraction of heads pruned
+                    ratio:float|None=None, # fraction of heads pruned (heads only); `None`: 0.5, unless `macs` is given
                     per_layer:bool=True, # same budget in every layer, or one global budget
                     pruner=None, # pruner path, "importance" or "similarity" (the packaged ones), a `HeadScorer` or a `ScorerEnsemble`; `None`: the packaged default
                     device:str|None=None, # e.g. "cuda"; default: the CPU
                     batch_size:int=32, # inputs per scoring pass
                     max_length:int=128, # tokens of each input the pruner reads (up to the model's context, e.g. 2048 for ModernBERT)
-                    speed:bool=True # measure the speed-up (batch 32 x 128 tokens)
+                    speed:bool=True, # measure the speed-up (batch 32 x 128 tokens)
+                    macs:float|None=None, # instead of `ratio`: the fraction of multiply-adds per token kept, removing heads and neurons
+                    neuron_method:str="wanda", min_heads:int=1, min_neurons:int=1, # with `macs`, as in `prune_to_macs`
                    ) -> dict:
     "Score, prune and save: the pruned model (with its sentence-transformers pipeline, if it has one), its mask JSON, a heatmap and a report, in `out`."
     out = Path(out)
-    _check_prune_args(out, ratio, device, batch_size)
+    _check_prune_args(out, ratio, device, batch_size, macs, neuron_method, min_heads, min_neurons, per_layer)
     check_number("--max-length", max_length, low=1, integer=True)
+    ratio = 0.5 if ratio is None and macs is None else ratio
     texts = SAMPLE_SENTENCES if texts is None else list(texts)
     if not texts: raise ValueError("no inputs to score: give --task or --texts with at least one input.")
     scorer = load_pruner(pruner) if not hasattr(pruner, "forward") else pruner
     enc, tok = load_encoder(model)
     st_source = sentence_transformer_source(model)
     if device: enc.to(device)
-    scores = score_heads(enc, tok, texts, pruner=scorer, batch_size=batch_size, max_length=max_length, progress=False)
-    mask = topk_mask(scores, ratio, per_layer=per_layer)
+    scores, mask, keep = _choose_units(enc, tok, texts, scorer, ratio, per_layer, macs, neuron_method, min_heads, min_neurons, batch_size, max_length)
     full = copy.deepcopy(enc) if speed else None  # the unpruned model, to time against
-    pruned = prune_heads(enc, mask)
+    before = dict(neurons_total=sum(neurons_per_layer(enc)), macs=macs_per_token(enc))
+    pruned = prune_heads(enc, mask) if keep is None else prune_neurons(prune_heads(enc, mask), keep)
     report = dict(model=model or OFFLINE_ENCODER, sentence_transformers=st_source is not None, inputs=len(texts), ratio=ratio,
                   per_layer=per_layer, heads_kept=[int(x) for x in mask.sum(1).tolist()], heads_total=int(mask.numel()))
+    if keep is not None: report.update(macs=macs, neuron_method=neuron_method, neurons_kept=[len(k) for k in keep],
+                                       neurons_total=before["neurons_total"], macs_kept=macs_per_token(pruned) / before["macs"])
     report.update(_speed_report(full, pruned) if speed else dict(params_after=sum(p.numel() for p in pruned.parameters())))
-    _write_result(out, pruned, tok, st_source, mask, scores, ratio, report)
+    _write_result(out, pruned, tok, st_source, mask, scores, ratio, report, keep)
     return report
 
 # %% ../nbs/15_cli.ipynb #f5a288b8
 def format_report(r:dict) -> str:
     "A short human-readable summary of a `prune_to_folder` report."
-    lines = [f"model: {r['model']}  inputs scored: {r['inputs']}  ratio: {r['ratio']} "
-             f"({'per layer' if r['per_layer'] else 'global budget'})",
+    how = (f"ratio: {r['ratio']} ({'per layer' if r['per_layer'] else 'global budget'})" if r.get("macs") is None else
+           f"budget: {r['macs']:.0%} of the multiply-adds per token (heads and neurons, {r['neuron_method']} neuron scores)")
+    lines = [f"model: {r['model']}  inputs scored: {r['inputs']}  {how}",
              f"heads kept per layer: {r['heads_kept']}  ({sum(r['heads_kept'])} of {r['heads_total']})"]
+    if r.get("macs") is not None:
+        lines.append(f"neurons kept per layer: {r['neurons_kept']}  ({sum(r['neurons_kept'])} of {r['neurons_total']}); "
+                     f"multiply-adds per token kept: {r['macs_kept']:.1%}")
     if "speedup" in r:
         lines += [f"parameters: {r['params_before']:,} -> {r['params_after']:,} "
                   f"({1 - r['params_after'] / r['params_before']:.1%} fewer)",
                   f"throughput at batch 32 x 128 tokens: {r['throughput'][0]:.1f} -> {r['throughput'][1]:.1f} sequences/s "
                   f"(measured speed-up {r['speedup']:.2f}x)"]
-        if r.get("speedup_bound"):
-            lines.append(f"attention was {r['attention_share'][0]:.0%} of the full model's time: removing these heads "
-                         f"can give about {r['speedup_bound']:.2f}x at most (the feed-forward blocks keep their size)")
+        if r.get("speedup_bound"): lines.append(_bound_line(r))
     return "\n".join(lines)
+
+# %% ../nbs/15_cli.ipynb #249160ab
+def _bound_line(r:dict) -> str:
+    "The report's last line: the most the removed units can give, beside the measured speed-up."
+    if "ffn_share" not in r:
+        return (f"attention was {r['attention_share'][0]:.0%} of the full model's time: removing these heads "
+                f"can give about {r['speedup_bound']:.2f}x at most (the feed-forward blocks keep their size)")
+    return (f"measured speed-up {r['speedup']:.2f}x; bound for this budget {r['speedup_bound']:.2f}x (attention "
+            f"{r['attention_share'][0]:.0%} and the feed-forward blocks {r['ffn_share'][0]:.0%} of the full model's time, "
+            f"cut in proportion to the heads and neurons kept)")
 
 # %% ../nbs/15_cli.ipynb #b3f38e82
 def _prune_inputs(task, data_dir, texts, max_texts) -> list|None:
@@ -190,25 +238,30 @@ def smp_prune(model:str=None, # encoder: Hub name or local folder (default: the 
               data_dir:str=None, # folder of GLUE TSV files for --task (default: the Hub's nyu-mll/glue)
               texts:str=None, # a file of inputs: one per line, a tab between the sentences of a pair
               max_texts:int=2000, # score at most this many inputs (the first ones)
-              ratio:float=0.5, # fraction of heads to prune, in (0, 1)
-              global_budget:bool=False, # one budget over all layers instead of the same in every layer
+              ratio:float=None, # fraction of heads to prune, in (0, 1) (default 0.5); heads only
+              macs:float=None, # instead of --ratio: keep this fraction of the multiply-adds per token, in (0, 1], removing heads and feed-forward neurons
+              neuron_method:str="wanda", # with --macs: how neurons are scored (wanda, flap, magnitude, random or similarity)
+              min_heads:int=1, # with --macs: the fewest heads any layer keeps
+              min_neurons:int=1, # with --macs: the fewest feed-forward neurons any layer keeps
+              global_budget:bool=False, # one budget over all layers instead of the same in every layer (with --ratio)
               pruner:str=None, # importance or similarity (the packaged pruners), or a pruner file: ours (.safetensors) or the authors' (.bin); default: importance
               out:str="smp-pruned", # output folder
               device:str=None, # e.g. cuda; default: the CPU
               max_length:int=128, # tokens of each input the pruner reads (e.g. 2048 for a long-context encoder such as ModernBERT)
               no_speed:bool=False # skip measuring the speed-up
              ):
-    "Prune the attention heads a task does not need and save the smaller, faster model."
+    "Prune the attention heads (and, with --macs, the feed-forward neurons) a task does not need and save the smaller, faster model."
     with command_errors("smp-prune"):
         if task and texts: raise ValueError("give either --task or --texts, not both.")
         check_number("--max-texts", max_texts, low=1, integer=True)
         check_number("--max-length", max_length, low=1, integer=True)
-        _check_prune_args(Path(out), ratio, device)
+        _check_prune_args(Path(out), ratio, device, 32, macs, neuron_method, min_heads, min_neurons, not global_budget)
         xs = _prune_inputs(task, data_dir, texts, max_texts)
-        r = prune_to_folder(out, model=model, texts=xs, ratio=ratio, per_layer=not global_budget,
-                            pruner=pruner, device=device, max_length=max_length, speed=not no_speed)
+        r = prune_to_folder(out, model=model, texts=xs, ratio=ratio, per_layer=not global_budget, pruner=pruner, device=device,
+                            max_length=max_length, speed=not no_speed, macs=macs, neuron_method=neuron_method,
+                            min_heads=min_heads, min_neurons=min_neurons)
     print(format_report(r))
-    print(f"saved the pruned model, mask.json and head_scores.png in {out}")
+    print(f"saved the pruned model, mask.json{', neurons.json' if macs is not None else ''} and head_scores.png in {out}")
 
 # %% ../nbs/15_cli.ipynb #e57127ce
 def train_texts(tasks:list, data_dir=None, split:str="train", max_rows:int|None=None, seed:int=0) -> dict:

@@ -6,23 +6,26 @@ Docs: https://smp-nb.github.io/smp-nb/neurons.html.md"""
 
 # %% ../nbs/08_neurons.ipynb #0d80637b
 from __future__ import annotations
+import math
 from contextlib import contextmanager
+from numbers import Integral
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from fastcore.basics import patch
 
-from .models import adapter_for, attention_layers, base_model, neurons_per_layer
+from .models import adapter_for, attention_layers, base_model, head_grid, head_size, heads_per_layer, neurons_per_layer
 from .hub_modeling import _keep_neurons   # the same slicing the modeling file of saved folders runs
 from .data import encode_texts, text_batches
 from .represent import repr_dropout_mask, sentence_repr, similarity_loss
 from .meta import task_mode
-from .prune import _by_length, _check_texts, _evaluating, _texts_are_pairs, score_heads
+from .prune import _by_length, _check_texts, _evaluating, _texts_are_pairs, macs_per_token, prune_heads, score_heads
 
 # %% auto #0
 __all__ = ['NEURON_METHODS', 'neuron_gates', 'prune_neurons', 'NeuronStats', 'neuron_stats', 'wanda_scores', 'flap_scores',
-           'magnitude_scores', 'neuron_scores', 'compensate_bias', 'similarity_neuron_scores', 'score_units']
+           'magnitude_scores', 'neuron_scores', 'compensate_bias', 'similarity_neuron_scores', 'score_units',
+           'unit_costs', 'pruned_cost', 'budget_counts', 'budget_masks', 'prune_to_macs']
 
 # %% ../nbs/08_neurons.ipynb #857dc732
 @contextmanager
@@ -272,3 +275,137 @@ def score_units(model:nn.Module, # an unpruned encoder of a supported family
                                            batch_size=batch_size, max_length=max_length, seed=seed)
     else: neurons = neuron_scores(model, stats, neuron_method, seed)
     return (heads, neurons, stats) if return_stats else (heads, neurons)
+
+# %% ../nbs/08_neurons.ipynb #f2f5525d
+def _unit_sizes(model, seq_len:int) -> list:
+    "Per layer: `(params, MACs per token)` of one head, then of one neuron, as a 4-tuple."
+    ad, d, out = adapter_for(model), head_size(model), []
+    for layer in attention_layers(model):
+        rows, o, ins, fo = ad.row_blocks(layer), ad.out_proj(layer), ad.ffn_in(layer), ad.ffn_out(layer)
+        head = (sum(b * d * (lin.in_features + (lin.bias is not None)) for lin, b in rows) + d * o.out_features,
+                sum(b * d * lin.in_features for lin, b in rows) + d * (o.out_features + 2 * seq_len))
+        neuron = (sum(ad.ffn_blocks * (lin.in_features + (lin.bias is not None)) for lin in ins) + fo.out_features,
+                  sum(ad.ffn_blocks * lin.in_features for lin in ins) + fo.out_features)
+        out.append((*head, *neuron))
+    return out
+
+# %% ../nbs/08_neurons.ipynb #3660f133
+def unit_costs(model:nn.Module, # an encoder of a supported family
+               seq_len:int=128, # sequence length for the attention's share
+              ) -> dict:
+    "Multiply-adds per token of one head and of one neuron of each layer: `{'head': [...], 'neuron': [...]}`."
+    sizes = _unit_sizes(model, seq_len)
+    return dict(head=[s[1] for s in sizes], neuron=[s[3] for s in sizes])
+
+# %% ../nbs/08_neurons.ipynb #2f3804c0
+def _neuron_counts(model, neurons) -> list:
+    "Neurons each layer would keep: `None` (all), a 0/1 `[layers, neurons]` mask, kept indices per layer, or a count per layer."
+    ns = neurons_per_layer(model)
+    if neurons is None: return ns
+    if isinstance(neurons, torch.Tensor) and neurons.ndim == 2: return [len(i) for i in _mask_indices(neurons, ns)]
+    rows = list(neurons)
+    if not all(isinstance(r, Integral) or (isinstance(r, torch.Tensor) and r.ndim == 0) for r in rows):
+        return [len(i) for i in _list_indices(rows, ns)]
+    if len(rows) != len(ns) or not all(0 <= int(r) <= n for r, n in zip(rows, ns)):
+        raise ValueError(f"neuron counts {[int(r) for r in rows]} do not fit this model's neurons {ns} (one count per layer, 0 to all).")
+    return [int(r) for r in rows]
+
+# %% ../nbs/08_neurons.ipynb #6bea89ad
+def pruned_cost(model:nn.Module, # an encoder of a supported family
+                mask, # 0/1 `[layers, heads]` (1 = keep), relative to its current heads
+                seq_len:int=128, # sequence length for the attention's share of the MACs
+                neurons=None, # neurons kept: 0/1 `[layers, neurons]`, kept indices or a count per layer; `None`: all
+               ) -> dict:
+    "Heads, neurons, parameters and MACs per token that `prune_heads(model, mask)` (and `prune_neurons(model, neurons)`) would leave, computed without pruning."
+    rows, kept = _mask_rows(model, mask), _neuron_counts(model, neurons)
+    params, macs = _n_params(model), macs_per_token(model, seq_len)
+    for r, k, n, (hp, hm, np_, nm) in zip(rows, kept, neurons_per_layer(model), _unit_sizes(model, seq_len)):
+        gone = int((r == 0).sum())
+        params, macs = params - gone * hp - (n - k) * np_, macs - gone * hm - (n - k) * nm
+    return dict(heads=[int(r.sum()) for r in rows], neurons=kept, params=params, macs_per_token=macs)
+
+# %% ../nbs/08_neurons.ipynb #95be8d55
+def _n_params(model) -> int: return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+
+# %% ../nbs/08_neurons.ipynb #ad201ee6
+def _mask_rows(model, mask) -> list:
+    "One 0/1 row per layer of `model`, checked against its current heads."
+    hs = heads_per_layer(model)
+    rows = [torch.as_tensor(r).detach().float().cpu().reshape(-1) for r in mask]
+    if [len(r) for r in rows] != hs:
+        raise ValueError(f"mask with per-layer sizes {[len(r) for r in rows]} does not fit this model's heads {hs}.")
+    for r in rows:
+        if not bool(((r == 0) | (r == 1)).all()): raise ValueError("mask values must be 0 (remove) or 1 (keep).")
+    return rows
+
+# %% ../nbs/08_neurons.ipynb #d3c3cf7d
+def budget_counts(model:nn.Module, # an unpruned encoder: the same heads and neurons in every layer
+                  macs:float=0.5, # the budget: a fraction of the full model's multiply-adds per token, in (0, 1]
+                  seq_len:int=128, # sequence length for the attention's share
+                  min_heads:int=1, min_neurons:int=1, # the fewest heads and neurons any layer keeps
+                 ) -> tuple:
+    "`(heads, neurons)` that every layer keeps to meet `macs` of the full model's multiply-adds per token from below."
+    (L, H), I, sizes = head_grid(model), _one_width(model), _unit_sizes(model, seq_len)
+    head, neuron, full = sum(s[1] for s in sizes), sum(s[3] for s in sizes), macs_per_token(model, seq_len)
+    rest = full - H * head - I * neuron   # what no pruning touches
+    fit = lambda k: min(I, math.floor((macs * full - rest - k * head) / neuron))
+    _check_budget(macs, min_heads, min_neurons, H, I, (rest + min_heads * head + min_neurons * neuron) / full)
+    k = min(H, max(min_heads, round(macs * H)))
+    while fit(k) < min_neurons: k -= 1   # heads give way to the minimum of neurons
+    return k, fit(k)
+
+# %% ../nbs/08_neurons.ipynb #8382a23d
+def _one_width(model) -> int:
+    "The number of neurons of every layer; a clear error if layers differ."
+    ns = neurons_per_layer(model)
+    if len(set(ns)) != 1: raise ValueError(f"Layers have different numbers of neurons ({ns}); this needs an unpruned model.")
+    return ns[0]
+
+def _check_budget(macs, min_heads, min_neurons, H:int, I:int, smallest:float):
+    "Clear errors for a budget outside (0, 1], minimums that do not fit a layer, or a budget the minimums exceed."
+    if not isinstance(macs, (int, float)) or isinstance(macs, bool) or not 0 < macs <= 1:
+        raise ValueError(f"--macs {macs} must be in (0, 1]: the fraction of the full model's multiply-adds per token kept, e.g. 0.5.")
+    for flag, v, n in (("--min-heads", min_heads, H), ("--min-neurons", min_neurons, I)):
+        if not isinstance(v, Integral) or isinstance(v, bool) or not 0 <= v <= n: raise ValueError(f"{flag} {v} must be an integer from 0 to {n}.")
+    if macs < smallest: raise ValueError(f"--macs {macs} is below what {min_heads} head(s) and {min_neurons} neuron(s) per layer "
+                                         f"cost: the smallest budget possible is {math.ceil(smallest * 1000) / 1000}.")
+
+# %% ../nbs/08_neurons.ipynb #81a6bfe0
+def budget_masks(model:nn.Module, # an unpruned encoder: the same heads and neurons in every layer
+                 head_scores, # `[layers, heads]`, higher = keep (`score_heads`, `score_units`)
+                 neuron_scores, # one `[neurons]` per layer (or `[layers, neurons]`), higher = keep
+                 macs:float=0.5, seq_len:int=128, min_heads:int=1, min_neurons:int=1, # as in `budget_counts`
+                ) -> tuple:
+    "`(head_mask, neuron_keep)`: the best heads (0/1 `[layers, heads]`) and neurons (kept indices per layer) of every layer within `macs`."
+    kh, kn = budget_counts(model, macs, seq_len, min_heads, min_neurons)
+    hs, ns = _check_unit_scores(model, head_scores, neuron_scores)
+    head_mask = torch.zeros(hs.shape).scatter_(1, hs.topk(kh, dim=1).indices, 1.)
+    return head_mask, [s.topk(kn).indices.sort().values for s in ns]
+
+# %% ../nbs/08_neurons.ipynb #cafffa2d
+def _check_unit_scores(model, head_scores, neuron_scores) -> tuple:
+    "The scores as float tensors; a clear error unless they fit the model's heads and neurons."
+    hs, ns = torch.as_tensor(head_scores).detach().float().cpu(), [torch.as_tensor(s).detach().float().cpu() for s in neuron_scores]
+    if tuple(hs.shape) != head_grid(model): raise ValueError(f"head scores of shape {list(hs.shape)} do not fit the model's {list(head_grid(model))} heads.")
+    if [tuple(s.shape) for s in ns] != [(n,) for n in neurons_per_layer(model)]:
+        raise ValueError(f"neuron scores of sizes {[tuple(s.shape) for s in ns]} do not fit the model's neurons {neurons_per_layer(model)}.")
+    return hs, ns
+
+# %% ../nbs/08_neurons.ipynb #3a4ed2b7
+def prune_to_macs(model:nn.Module, # an unpruned encoder of a supported family; pruned in place
+                  tokenizer, # its tokenizer
+                  texts:list, # the task's unlabeled inputs: strings, or `(first, second)` pairs
+                  macs:float=0.5, # the budget: a fraction of the full model's multiply-adds per token, in (0, 1]
+                  pruner=None, # the head pruner, as in `score_heads` (`None`: the packaged one)
+                  neuron_method:str="wanda", # one of `NEURON_METHODS`
+                  seq_len:int=128, min_heads:int=1, min_neurons:int=1, # as in `budget_counts`
+                  compensate:bool=False, # add the removed neurons' mean contributions to the output biases
+                  batch_size:int=32, max_length:int=128, device=None, progress:bool=True, # as in `score_heads`
+                 ) -> tuple:
+    "Score, choose within `macs` and remove: `(model, head_mask, neuron_keep)`."
+    budget_counts(model, macs, seq_len, min_heads, min_neurons); _check_neuron_method(neuron_method)   # fail before the pass
+    hs, ns, st = score_units(model, tokenizer, texts, pruner, neuron_method, batch_size=batch_size, max_length=max_length,
+                             device=device, progress=progress, return_stats=True)
+    head_mask, keep = budget_masks(model, hs, ns, macs, seq_len, min_heads, min_neurons)
+    if compensate: compensate_bias(model, keep, st.mean)
+    return prune_neurons(prune_heads(model, head_mask), keep), head_mask, keep

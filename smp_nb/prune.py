@@ -487,6 +487,8 @@ class PruneReport:
     seq_len: int = 128
     attention_share: tuple|None = None  # measured fraction of forward time spent in attention: (full, pruned)
     attention_seconds: tuple|None = None  # measured seconds per batch spent in attention: (full, pruned)
+    neurons: tuple|None = None  # feed-forward neurons per layer, (full, pruned): only when some were removed
+    ffn_share: tuple|None = None  # measured fraction of forward time in the feed-forward blocks, (full, pruned): only when neurons were removed
 
 # %% ../nbs/07_prune.ipynb #77fad85f
 @patch(as_prop=True)
@@ -494,8 +496,10 @@ def speedup(self:PruneReport) -> float: return self.throughput[1] / self.through
 
 @patch(as_prop=True)
 def speedup_bound(self:PruneReport) -> float|None:
-    "Most speed-up these removed heads can give: the full model's attention time cut in proportion to the heads kept, the rest unchanged."
+    "Most speed-up these removals can give: the full model's attention time cut in proportion to the heads kept (its feed-forward time to the neurons kept), the rest unchanged."
     if self.attention_share is None: return None
+    if self.ffn_share is not None: return 1 / (1 - self.attention_share[0] * (1 - sum(self.heads[1]) / sum(self.heads[0]))
+                                                 - self.ffn_share[0] * (1 - sum(self.neurons[1]) / sum(self.neurons[0])))
     return 1 / (1 - self.attention_share[0] * (1 - sum(self.heads[1]) / sum(self.heads[0])))
 
 # %% ../nbs/07_prune.ipynb #59c99ec1
@@ -503,27 +507,36 @@ def speedup_bound(self:PruneReport) -> float|None:
 def as_dict(self:PruneReport) -> dict:
     "The report as a plain dict (JSON-ready)."
     opt = lambda t: None if t is None else list(t)
-    return dict(heads=list(map(list, self.heads)), params=list(self.params), attention_params=list(self.attention_params),
+    d = dict(heads=list(map(list, self.heads)), params=list(self.params), attention_params=list(self.attention_params),
                 macs_per_token=list(self.macs_per_token), throughput=list(self.throughput), speedup=self.speedup,
                 batch_size=self.batch_size, seq_len=self.seq_len, attention_share=opt(self.attention_share),
                 attention_seconds=opt(self.attention_seconds), speedup_bound=self.speedup_bound)
+    if self.neurons is not None: d.update(neurons=list(map(list, self.neurons)), ffn_share=opt(self.ffn_share))
+    return d
 
 # %% ../nbs/07_prune.ipynb #c91126c8
 @patch
 def _rows(self:PruneReport):
     num = lambda x: f"{x/1e6:.2f} M" if x >= 1e6 else f"{x/1e3:.1f} k" if x >= 1e3 else str(x)
     f = lambda a, b, fmt: (fmt(a), fmt(b), f"{b / a:.2f}x" if a else "-")
-    return [("heads", *f(sum(self.heads[0]), sum(self.heads[1]), str)),
+    return [("heads", *f(sum(self.heads[0]), sum(self.heads[1]), str))] + ([] if self.neurons is None else
+           [("neurons", *f(sum(self.neurons[0]), sum(self.neurons[1]), str))]) + [
             ("parameters", *f(*self.params, num)),
             ("attention parameters", *f(*self.attention_params, num)),
             (f"MACs / token (seq {self.seq_len})", *f(*self.macs_per_token, num)),
             (f"sequences / s (batch {self.batch_size} x {self.seq_len})", *f(*self.throughput, lambda x: f"{x:.1f}"))
            ] + ([] if self.attention_share is None else
-                [("share of time in attention", *(f"{x:.0%}" for x in self.attention_share), "")])
+                [("share of time in attention", *(f"{x:.0%}" for x in self.attention_share), "")]) + ([] if self.ffn_share is None else
+                [("share of time in feed-forward", *(f"{x:.0%}" for x in self.ffn_share), "")])
 
+# %% ../nbs/07_prune.ipynb #efa82065
 @patch
 def _bound(self:PruneReport) -> str:
     if self.attention_share is None: return ""
+    if self.ffn_share is not None:
+        return (f"attention takes {self.attention_share[0]:.0%} and the feed-forward blocks {self.ffn_share[0]:.0%} of the full model's "
+                f"time: cut in proportion to the heads and neurons kept, the model would be {self.speedup_bound:.2f}x faster, "
+                f"the most removing them can give (up to timing noise); measured {self.speedup:.2f}x")
     return (f"attention takes {self.attention_share[0]:.0%} of the full model's time: cut in proportion to the heads kept, "
             f"the model would be {self.speedup_bound:.2f}x faster, the most removing heads can give (up to timing noise); "
             f"measured {self.speedup:.2f}x")
@@ -533,7 +546,8 @@ def _bound(self:PruneReport) -> str:
 def _repr_markdown_(self:PruneReport):
     rows = "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self._rows())
     bound = self._bound() and f"\n\n{self._bound()}"
-    return f"| | full | pruned | pruned / full |\n|---|---:|---:|---:|\n{rows}\n\nheads per layer kept: {self.heads[1]}{bound}"
+    neurons = "" if self.neurons is None else f"; neurons per layer kept: {self.neurons[1]}"
+    return f"| | full | pruned | pruned / full |\n|---|---:|---:|---:|\n{rows}\n\nheads per layer kept: {self.heads[1]}{neurons}{bound}"
 
 @patch
 def __repr__(self:PruneReport):
@@ -582,31 +596,42 @@ def _attention_modules(model) -> list:
 
 # %% ../nbs/07_prune.ipynb #19b6346b
 class _AttentionClock:
-    "Forward hooks adding up the seconds `model` spends in its attention modules during one timed pass."
-    def __init__(self, model):
+    "Forward hooks adding up the seconds `model` spends in its attention modules (and, if `ffn`, its feed-forward blocks) during one timed pass."
+    def __init__(self, model, ffn:bool=False):
         self.sync = _synchronizer(next(model.parameters()).device)
-        self.model, self.spent, self._start = model, 0.0, {}
+        self.model, self.spent, self._start, self.ffn_spent, self._ffn_t = model, 0.0, {}, 0.0, None
         self._hooks = [h for m in _attention_modules(model)
                        for h in (m.register_forward_pre_hook(self._pre), m.register_forward_hook(self._post))]
+        if ffn: self._hooks += _ffn_hooks(self, model)
 
     def _pre(self, mod, args): self.sync(); self._start[id(mod)] = time.perf_counter()
     def _post(self, mod, args, out): self.sync(); self.spent += time.perf_counter() - self._start.pop(id(mod))
 
+# %% ../nbs/07_prune.ipynb #a578432d
+def _ffn_hooks(clock, model) -> list:
+    "Hooks adding to `clock.ffn_spent` the seconds from each layer's first feed-forward input projection to the end of its output projection."
+    ad = adapter_for(model)
+    def start(mod, args):
+        if clock._ffn_t is None: clock.sync(); clock._ffn_t = time.perf_counter()
+    def stop(mod, args, out): clock.sync(); clock.ffn_spent += time.perf_counter() - clock._ffn_t; clock._ffn_t = None
+    return [h for layer in attention_layers(model)
+            for h in [lin.register_forward_pre_hook(start) for lin in ad.ffn_in(layer)] + [ad.ffn_out(layer).register_forward_hook(stop)]]
+
 # %% ../nbs/07_prune.ipynb #6b220535
 @patch
 def __call__(self:_AttentionClock, batch) -> tuple:
-    "Run one forward; returns (seconds in attention, seconds in all)."
-    self.spent = 0.0
+    "Run one forward; returns (seconds in attention, seconds in all, seconds in the feed-forward blocks: 0 unless timed)."
+    self.spent = self.ffn_spent = 0.0
     self.sync(); total = _time_forward(self.model, batch); self.sync()
-    return self.spent, total
+    return self.spent, total, self.ffn_spent
 
 @patch
 def remove(self:_AttentionClock):
     for h in self._hooks: h.remove()
 
-def _attention_in_turns(models, batch, repeats:int) -> tuple:
-    "(seconds in attention, seconds in all) of `repeats` more passes of each model, in turns."
-    att, clocks = ([], []), [_AttentionClock(m) for m in models]
+def _attention_in_turns(models, batch, repeats:int, ffn:bool=False) -> tuple:
+    "(seconds in attention, seconds in all, seconds in feed-forward) of `repeats` more passes of each model, in turns."
+    att, clocks = ([], []), [_AttentionClock(m, ffn) for m in models]
     try:
         for i in _turns(repeats): att[i].append(clocks[i](batch))
     finally:
@@ -617,23 +642,25 @@ def _attention_in_turns(models, batch, repeats:int) -> tuple:
 def _param_count(model) -> int: return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())   # tied weights once
 
 def prune_report(full:nn.Module, # the unpruned model
-                 pruned:nn.Module, # the same model with heads removed
+                 pruned:nn.Module, # the same model with heads (and feed-forward neurons) removed
                  batch_size:int=32, # sequences per timed batch
                  seq_len:int=128, # tokens per sequence (and the length for the attention MACs)
                  repeats:int=5, # timed batches per model (the median is reported)
                  warmup:int=1, # untimed batches per model first
                  seed:int=0, # seed of the random inputs
-                 attention:bool=True, # also time the attention modules, in `repeats` more passes per model, in turns (for `speedup_bound`)
+                 attention:bool=True, # also time the attention modules (and feed-forward blocks, if neurons were removed), in `repeats` more passes per model, in turns (for `speedup_bound`)
                 ) -> PruneReport:
     "Parameters, MACs per token, measured throughput and share of time in attention of `full` and `pruned`, timed side by side in one run."
     batch, models = _random_batch(full, batch_size, seq_len, seed), (full, pruned)
+    pair = lambda f: tuple(f(m) for m in models)
+    ns = pair(neurons_per_layer); cut = ns[0] != ns[1]
     with _evaluating(*models), torch.inference_mode():
         times = _time_in_turns(models, batch, repeats, warmup)
-        att = _attention_in_turns(models, batch, repeats) if attention else None
-    pair = lambda f: tuple(f(m) for m in models)
+        att = _attention_in_turns(models, batch, repeats, ffn=cut) if attention else None
+    med = lambda f: None if att is None else tuple(statistics.median(f(*x) for x in ts) for ts in att)
     return PruneReport(heads=pair(heads_per_layer), params=pair(_param_count), attention_params=pair(_attention_params),
                        macs_per_token=pair(lambda m: macs_per_token(m, seq_len)),
                        throughput=tuple(batch_size / statistics.median(ts) for ts in times),
                        batch_size=batch_size, seq_len=seq_len,
-                       attention_share=None if att is None else tuple(statistics.median(a / t for a, t in ts) for ts in att),
-                       attention_seconds=None if att is None else tuple(statistics.median(a for a, _ in ts) for ts in att))
+                       attention_share=med(lambda a, t, f: a / t), attention_seconds=med(lambda a, t, f: a),
+                       neurons=ns if cut else None, ffn_share=med(lambda a, t, f: f / t) if cut else None)

@@ -26,9 +26,10 @@ from .data import encode_texts
 from .sampling import topk_mask
 from .prune import _as_pruner, score_heads, prune_heads, macs_per_token, prune_report
 from .meta import MetaResult, plot_history
+from .neurons import pruned_cost
 
 # %% auto #0
-__all__ = ['plot_head_scores', 'sentence_attention', 'plot_attention', 'plot_meta_curves', 'pruned_cost', 'speed_vs_heads',
+__all__ = ['plot_head_scores', 'sentence_attention', 'plot_attention', 'plot_meta_curves', 'speed_vs_heads',
            'plot_speed_vs_heads', 'HeadExplorer']
 
 # %% ../nbs/13_viz.ipynb #b9f9fe6b
@@ -159,39 +160,6 @@ def plot_meta_curves(history, # a `MetaResult`, its `.history` list, or the path
                      ax=None): # axes to draw on
     "Per-task meta-training loss curves (`smp_nb.meta.plot_history`) from a run's result, history or saved JSON."
     return plot_history(_history_records(history), window=window, ax=ax)
-
-# %% ../nbs/13_viz.ipynb #6cf89ba1
-def pruned_cost(model:nn.Module, # an encoder of a supported family
-                mask, # 0/1 `[layers, heads]` (1 = keep), relative to its current heads
-                seq_len:int=128, # sequence length for the attention's share of the MACs
-               ) -> dict:
-    "Heads, parameters and MACs per token that `prune_heads(model, mask)` would leave, computed without pruning."
-    rows, ad, d = _mask_rows(model, mask), adapter_for(model), head_size(model)
-    params, macs = _n_params(model), macs_per_token(model, seq_len)
-    for layer, r in zip(attention_layers(model), rows):
-        gone = int((r == 0).sum())
-        if not gone: continue
-        for lin, blocks in ad.row_blocks(layer):   # the rows of the heads removed (three blocks of a fused q, k, v)
-            params -= gone * blocks * d * (lin.in_features + (lin.bias is not None))
-            macs -= gone * blocks * d * lin.in_features
-        out = ad.out_proj(layer)
-        params -= gone * d * out.out_features
-        macs -= gone * d * (out.out_features + 2 * seq_len)
-    return dict(heads=[int(r.sum()) for r in rows], params=params, macs_per_token=macs)
-
-# %% ../nbs/13_viz.ipynb #7efb5c03
-def _n_params(model) -> int: return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
-
-# %% ../nbs/13_viz.ipynb #05f13e80
-def _mask_rows(model, mask) -> list:
-    "One 0/1 row per layer of `model`, checked against its current heads."
-    hs = heads_per_layer(model)
-    rows = [torch.as_tensor(r).detach().float().cpu().reshape(-1) for r in mask]
-    if [len(r) for r in rows] != hs:
-        raise ValueError(f"mask with per-layer sizes {[len(r) for r in rows]} does not fit this model's heads {hs}.")
-    for r in rows:
-        if not bool(((r == 0) | (r == 1)).all()): raise ValueError("mask values must be 0 (remove) or 1 (keep).")
-    return rows
 
 # %% ../nbs/13_viz.ipynb #e9a9849c
 def _speed_row(model, mask, ratio:float, full:dict, seq_len:int, measure:bool, batch_size:int, repeats:int) -> dict:
