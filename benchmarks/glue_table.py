@@ -188,21 +188,30 @@ class Bench:
             info = dict(scores=s.tolist(), kept_heads=[r.nonzero().flatten().tolist() for r in mask])
         model, tok = load_encoder()
         if method != "unpruned": prune_heads(model, mask)
-        S = self.S
-        res = finetune(model, tok, task, train_data=train, eval_data=dev, epochs=S["epochs"], batch_size=S["batch_size"],
-                       lr=S["lr"], max_length=S["max_length"], pooling=S["pooling"], seed=seed, device=self.device,
-                       train_sampling_strategy=S["sampling"])
-        thr = throughput(res["model"].encoder)
-        speedup = self.speedup(res["model"].encoder)
+        res = self.fit(model, tok, task, seed)
         out = {k: v for k, v in res.items() if k != "model"}
-        out.update(method=method, ratio=0.0 if method == "unpruned" else ratio, throughput=thr, inference_speedup=speedup,
-                   load_average=[load0, os.getloadavg()[0]], settings=self.settings(task),
-                   torch=torch.__version__, transformers=transformers.__version__, threads=torch.get_num_threads(),
-                   cpu=cpu_model(), finished=datetime.now(timezone.utc).isoformat(timespec="seconds"), **info)
+        out.update(method=method, ratio=0.0 if method == "unpruned" else ratio)
+        out.update(self.record(res["model"].encoder, task, load0), **info)
         write_json(path, out)
-        log(f"done {path.stem}: main {res['main']:.4f}, {res['train_seconds']:.0f} s fine-tuning, {thr:.1f} seq/s, "
-            f"{speedup:.2f}x the full model's inference speed")
+        log(f"done {path.stem}: main {res['main']:.4f}, {res['train_seconds']:.0f} s fine-tuning, {out['throughput']:.1f} seq/s, "
+            f"{out['inference_speedup']:.2f}x the full model's inference speed")
         return True
+
+    def fit(self, model, tok, task, seed):
+        "`finetune`'s result for `model` on `task`'s cell rows with the table's settings, scored on its dev rows."
+        train, dev, _ = self.data(task)
+        S = self.S
+        return finetune(model, tok, task, train_data=train, eval_data=dev, epochs=S["epochs"], batch_size=S["batch_size"],
+                        lr=S["lr"], max_length=S["max_length"], pooling=S["pooling"], seed=seed, device=self.device,
+                        train_sampling_strategy=S["sampling"])
+
+    def record(self, encoder, task, load0) -> dict:
+        "What a cell records beside its scores: the fine-tuned `encoder`'s speed, the load, the settings and the environment."
+        thr = throughput(encoder)
+        speedup = self.speedup(encoder)
+        return dict(throughput=thr, inference_speedup=speedup, load_average=[load0, os.getloadavg()[0]], settings=self.settings(task),
+                    torch=torch.__version__, transformers=transformers.__version__, threads=torch.get_num_threads(),
+                    cpu=cpu_model(), finished=datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def speedup(self, encoder):
         "Inference speed of `encoder` relative to the full MiniLM, both timed side by side in turns (robust to other load)."

@@ -1,0 +1,224 @@
+"""GLUE under a multiply-add budget: the offline MiniLM with heads AND feed-forward neurons removed before fine-tuning
+to a fraction of its multiply-adds per token (default 50%), chosen by the packaged pruner and by baselines, fine-tuned
+and scored on the dev sets of RTE, MRPC, STS-B, CoLA and SST-2 exactly as the GLUE table (glue_table.py) does.
+
+Claim: pruning heads and neurons to a multiply-add budget (`budget_masks`, the same share of heads and neurons in every
+  layer) keeps more of the fine-tuned score when the units are chosen by the packaged pruner and neuron estimator
+  (`joint`) than at random or by weight magnitude, at the model size that heads alone cannot reach. The first evidence;
+  not yet shown by any page (results/glue_macs.md holds the table).
+Run:    python benchmarks/glue_macs.py                     (every task x method x seed; resumes where it stopped)
+        python benchmarks/glue_macs.py --methods joint,random --seeds 0 --macs 0.5    (one seed of two methods first)
+        python benchmarks/glue_macs.py --quick             (smoke test on tiny slices of RTE, into a temporary folder)
+        python benchmarks/glue_macs.py --report            (only rewrite the Markdown from the JSON files; no model loaded)
+Time:   a cell 3-15 minutes on a 2-core CPU (fine-tuning as in the GLUE table, on a model with about half the
+  multiply-adds, plus for `joint` one scoring pass over 2,000 inputs, cached per task); --quick a few minutes;
+  --report seconds.
+Writes: benchmarks/results/glue_macs/<task>__<method>__m<budget %>__s<seed>.json (one per cell, written atomically),
+  glue_macs/scores/ (the seed-free unit scores, per task), and benchmarks/results/glue_macs.md (into --results
+  instead when given).
+
+The protocol is the GLUE table's, imported from glue_table.py rather than restated: its `SETTINGS` (3 epochs, batch 32,
+lr 5e-5, mean pooling, 128 tokens, batches grouped by length, SST-2 subsampled to 8,000 training rows, the scorers'
+2,000 seeded training inputs, the whole dev set), its rows (`Bench.data`), its fine-tuning (`Bench.fit`) and its
+record of speed, load and environment (`Bench.record`: throughput at batch 32 x 128 tokens and the inference speed
+relative to the full MiniLM timed in turns in the same process). Each cell starts from a fresh offline MiniLM, scores
+its heads and neurons, keeps with `budget_masks` the best `k` heads and `n` neurons of every layer that fit `--macs`
+of the full model's multiply-adds per token at 128 tokens (`budget_counts`: 6 of 12 heads and 768 of 1,536 neurons
+at 0.5), removes the others physically (`prune_heads`, `prune_neurons`), then fine-tunes. `macs` in a cell is measured
+on the pruned model (`macs_per_token`, pruned over full).
+
+Methods:
+- `joint`: the package's default, as `smp prune --macs` runs it: the packaged head pruner and the default neuron
+  estimator (Wanda) from one `score_units` pass over the task's 2,000 training inputs (labels never read);
+- `random`: random heads (`baselines.random_scores`) and random neurons (`neuron_scores(..., "random")`), both seeded
+  by the cell's seed;
+- `magnitude`: weights only: heads by `baselines.magnitude_scores`, neurons by `neurons.magnitude_scores`.
+For `joint` and `magnitude` the seed is the fine-tuning's alone (their scores are computed once per task).
+
+TODO (not implemented): an `importance` method, the label-based reference:
+- heads: `label_importance` with the GLUE table's `importance_protocol` (the full model fine-tuned for 1 epoch on the
+  cell's training rows, then |d loss / d gate| on the same 2,000 inputs with their labels), cached per task;
+- neurons: the same gradients read at neuron gates (`neuron_gates`) in the same pass, which needs a neuron version of
+  the importance pass in the package (it has none yet);
+- then the same `budget_masks` at `--macs`, and a row in the report beside `joint`.
+"""
+import argparse, json, os, statistics, sys, tempfile, time, traceback
+from pathlib import Path
+
+import torch
+
+from common import RESULTS, add_glue_arg, check_glue, log, write_json, write_text
+from glue_table import Bench, QUICK, SETTINGS
+from smp_nb.baselines import magnitude_scores as head_magnitude, random_scores
+from smp_nb.data import get_task
+from smp_nb.models import head_grid, heads_per_layer, load_encoder, neurons_per_layer
+from smp_nb.neurons import budget_masks, neuron_scores, prune_neurons, score_units
+from smp_nb.prune import macs_per_token, prune_heads
+
+TASKS = ["rte", "mrpc", "stsb", "cola", "sst2"]  # small tasks first
+METHODS = ["joint", "random", "magnitude"]
+SEEDS = (0, 1, 2)
+LABELS = dict(joint="joint (packaged pruner + Wanda neurons)", random="random heads and neurons",
+              magnitude="weight magnitude (heads and neurons)")
+SEQ_LEN = 128  # the length the budget's multiply-adds are counted at (attention's share grows with it)
+
+
+class MacsBench(Bench):
+    "The GLUE table's bench (rows, fine-tuning, record) with cells that prune heads and neurons to a multiply-add budget."
+    def __init__(self, a):  # only what `Bench.data`, `settings`, `fit`, `record` and `speedup` read
+        self.a, self.glue, self.device, self.macs = a, a.glue, a.device, a.macs
+        self.S = QUICK if a.quick else SETTINGS
+        self.res = Path(a.results)
+        self.cells_dir = self.res / "glue_macs"
+        self.scores_dir = self.cells_dir / "scores"
+        self._data = {}
+
+    def cell_path(self, task, method, seed):
+        return self.cells_dir / f"{task}__{method}__m{int(round(self.macs * 100))}__s{seed}.json"
+
+    def cells(self, tasks, methods, seeds):
+        "Seed by seed, task by task (in `tasks`' order), the methods alternating within each task."
+        return [(t, m, s) for s in seeds for t in tasks for m in methods]
+
+    def unit_scores(self, task, method, seed) -> tuple:
+        "`(head scores [layers, heads], neuron scores per layer, seconds they took, whether read from the cache)`; joint and magnitude cached per task."
+        path = self.scores_dir / f"{task}__{method}.json"
+        if method != "random" and path.is_file():
+            c = json.loads(path.read_text())
+            return torch.tensor(c["heads"]), [torch.tensor(n) for n in c["neurons"]], c["score_seconds"], True
+        t0 = time.perf_counter()
+        model, tok = load_encoder()
+        model.to(self.device)
+        if method == "joint":
+            hs, ns = score_units(model, tok, self.data(task)[2], None, max_length=self.S["max_length"], device=self.device, progress=False)
+        elif method == "random": hs, ns = random_scores(*head_grid(model), seed=seed), neuron_scores(model, None, "random", seed)
+        elif method == "magnitude": hs, ns = head_magnitude(model), neuron_scores(model, None, "magnitude")
+        else: raise ValueError(method)
+        sec = time.perf_counter() - t0
+        if method != "random":
+            write_json(path, dict(task=task, method=method, score_rows=len(self.data(task)[2]), score_seconds=sec,
+                                  heads=hs.tolist(), neurons=[n.tolist() for n in ns]), indent=None)
+        return hs, ns, sec, False
+
+    def run_cell(self, task, method, seed) -> bool:
+        path = self.cell_path(task, method, seed)
+        if path.is_file(): return False
+        log(f"run  {path.stem}")
+        load0 = os.getloadavg()[0]
+        self.data(task)
+        hs, ns, score_sec, cached = self.unit_scores(task, method, seed)
+        model, tok = load_encoder()
+        full = macs_per_token(model, SEQ_LEN)
+        head_mask, keep = budget_masks(model, hs, ns, self.macs, SEQ_LEN)
+        prune_neurons(prune_heads(model, head_mask), keep)
+        kept = dict(macs=macs_per_token(model, SEQ_LEN) / full, heads=heads_per_layer(model), neurons=neurons_per_layer(model))
+        res = self.fit(model, tok, task, seed)
+        out = {k: v for k, v in res.items() if k != "model"}
+        out.update(method=method, budget=self.macs, **kept, seq_len=SEQ_LEN, score_seconds=score_sec, scores_cached=cached)
+        out.update(self.record(res["model"].encoder, task, load0))
+        out.update(kept_heads=[r.nonzero().flatten().tolist() for r in head_mask], kept_neurons=[k.tolist() for k in keep])
+        write_json(path, out)
+        log(f"done {path.stem}: main {res['main']:.4f}, macs {kept['macs']:.3f}, {res['train_seconds']:.0f} s fine-tuning, "
+            f"{score_sec:.0f} s scoring, {out['inference_speedup']:.2f}x the full model's inference speed")
+        return True
+
+    def run(self, cells, tasks, methods, seeds):
+        for c in cells:
+            try:
+                if self.run_cell(*c): report(self.res, self.macs, tasks, methods, seeds)
+            except KeyboardInterrupt: raise
+            except Exception:
+                log(f"FAILED {self.cell_path(*c).stem}:"); traceback.print_exc()
+                if self.a.quick: raise
+
+
+def _fmt(xs) -> str:
+    "Mean x 100 (and std over seeds when several), with the seeds counted."
+    m = 100 * statistics.mean(xs)
+    return f"{m:.1f} ± {100 * statistics.stdev(xs):.1f} (n={len(xs)})" if len(xs) > 1 else f"{m:.1f} (n=1)"
+
+def report(res_dir, macs, tasks=TASKS, methods=METHODS, seeds=SEEDS):
+    "Write glue_macs.md from the JSON files alone: per method the average over tasks, per task the mean over seeds."
+    res_dir = Path(res_dir)
+    r = int(round(macs * 100))
+    cells = [json.loads(p.read_text()) for p in sorted((res_dir / "glue_macs").glob(f"*__m{r}__s*.json"))]
+    by = lambda t, m, k="main": [c[k] for c in cells if c["task"] == t and c["method"] == m and c["seed"] in seeds]
+    missing = [f"{t}__{m}__m{r}__s{s}" for s in seeds for t in tasks for m in methods
+               if not any(c["task"] == t and c["method"] == m and c["seed"] == s for c in cells)]
+    status = f"PARTIAL: {len(missing)} of {len(tasks) * len(methods) * len(seeds)} cells missing" if missing else "complete"
+    unp = [json.loads(p.read_text()) for p in sorted((RESULTS / "glue").glob("*__unpruned__r0__s*.json"))] if res_dir == RESULTS else []
+    lines = [f"# GLUE dev, MiniLM pruned to {r}% of its multiply-adds (heads and neurons)", "",
+             f"**{status}** (seeds {', '.join(map(str, seeds))}; tasks {', '.join(get_task(t).folder for t in tasks)}).", "",
+             "Written by `benchmarks/glue_macs.py` (see its docstring for the protocol: the GLUE table's, with heads and "
+             "feed-forward neurons removed before fine-tuning, the same share in every layer). Scores x 100: mean ± std "
+             "over seeds, n = seeds counted. The average is over tasks of the per-task means; \"partial\" when a task "
+             "has no cell yet. macs: the multiply-adds per token at 128 tokens kept, measured on the pruned model. "
+             "Speed: inference throughput relative to the full MiniLM at batch 32 x 128 tokens, timed in turns in the "
+             "same process.", ""]
+    head = ["method", *[get_task(t).folder for t in tasks], "average", "macs kept", "inference speed", "fine-tuning s"]
+    lines += ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
+    for m in methods:
+        per = [by(t, m) for t in tasks]
+        done = [statistics.mean(x) for x in per if x]
+        avg = "-" if not done else f"{100 * statistics.mean(done):.1f}" + ("" if all(per) else f" (partial, {len(done)} tasks)")
+        mk, sp, ts = [x for t in tasks for x in by(t, m, "macs")], [x for t in tasks for x in by(t, m, "inference_speedup")], \
+                     [x for t in tasks for x in by(t, m, "train_seconds")]
+        lines.append("| " + " | ".join([LABELS.get(m, m), *[_fmt(x) if x else "-" for x in per], avg,
+                                        f"{statistics.mean(mk):.3f}" if mk else "-", f"{statistics.mean(sp):.2f}x" if sp else "-",
+                                        f"{statistics.mean(ts):.0f}" if ts else "-"]) + " |")
+    if unp:
+        per = [[c["main"] for c in unp if c["task"] == t and c["seed"] in seeds] for t in tasks]
+        avg = f"{100 * statistics.mean(statistics.mean(x) for x in per):.1f}" if all(per) else "-"
+        lines.append("| unpruned (the GLUE table's runs) | " + " | ".join(_fmt(x) if x else "-" for x in per) + f" | {avg} | 1.000 | 1.00x | |")
+    lines += ["", "## Every cell", "", "| task | method | seed | main | macs | heads per layer | neurons per layer | "
+              "fine-tuning s | scoring s | inference speed | load average (start, end) |", "|---|---|---:|---:|---:|---|---|---:|---:|---:|---|"]
+    order = {t: i for i, t in enumerate(TASKS)}
+    for c in sorted(cells, key=lambda c: (c["seed"], order.get(c["task"], 9), c["method"])):
+        lines.append(f"| {get_task(c['task']).folder} | {c['method']} | {c['seed']} | {100 * c['main']:.1f} | {c['macs']:.3f} | "
+                     f"{c['heads']} | {c['neurons']} | {c['train_seconds']:.0f} | {c['score_seconds']:.0f}"
+                     f"{' (cached)' if c.get('scores_cached') else ''} | {c['inference_speedup']:.2f}x | "
+                     f"{c['load_average'][0]:.1f}, {c['load_average'][1]:.1f} |")
+    if missing: lines += ["", f"Cells still to run ({len(missing)}): " + ", ".join(f"`{x}`" for x in missing) + "."]
+    write_text(res_dir / "glue_macs.md", "\n".join(lines) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_glue_arg(ap)
+    ap.add_argument("--results", default=None, help="results folder (default: benchmarks/results; --quick: a temporary folder)")
+    ap.add_argument("--tasks", default=",".join(TASKS), help="comma-separated, run in this order")
+    ap.add_argument("--methods", default=",".join(METHODS), help=f"comma-separated, from {METHODS}; alternate within each task")
+    ap.add_argument("--seeds", default=",".join(map(str, SEEDS)), help="comma-separated seeds, e.g. 0 or 0,1,2")
+    ap.add_argument("--macs", type=float, default=0.5, help="fraction of the full model's multiply-adds per token kept (0, 1]")
+    ap.add_argument("--quick", action="store_true", help="smoke test: the GLUE table's quick slices, seed 0, RTE unless --tasks")
+    ap.add_argument("--report", action="store_true", help="only rewrite glue_macs.md from the JSON files")
+    ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    a = ap.parse_args()
+    try: seeds = sorted({int(x) for x in a.seeds.split(",") if x.strip()})
+    except ValueError: sys.exit(f"glue_macs: --seeds takes comma-separated integers such as 0 or 0,1,2, not {a.seeds!r}.")
+    if not 0 < a.macs <= 1: sys.exit(f"glue_macs: --macs {a.macs} must be in (0, 1], e.g. 0.5.")
+    if a.quick and "--tasks" not in sys.argv: a.tasks = "rte"
+    if a.quick and "--seeds" not in sys.argv: seeds = [0]
+    if a.results is None: a.results = tempfile.mkdtemp(prefix="glue-macs-quick-") if a.quick else str(RESULTS)
+    if a.quick and Path(a.results).resolve() == RESULTS.resolve():
+        sys.exit("glue_macs: --quick results are not the benchmark's: give --results a scratch folder (or leave it out).")
+    tasks = [get_task(t).name for t in a.tasks.split(",") if t.strip()]
+    methods = [m.strip() for m in a.methods.split(",") if m.strip()]
+    bad = [m for m in methods if m not in METHODS]
+    if bad: sys.exit(f"glue_macs: unknown method(s) {bad}: choose from {METHODS} (importance: see the TODO in the docstring).")
+    if a.report:
+        report(Path(a.results), a.macs, tasks, methods, seeds); log(f"report: {Path(a.results) / 'glue_macs.md'}"); return
+    check_glue(a.glue, "glue_macs")
+    if a.device is None: a.device = "cuda" if torch.cuda.is_available() else "cpu"
+    import datasets, transformers
+    torch.set_num_threads(os.cpu_count())
+    transformers.utils.logging.set_verbosity_error(); transformers.utils.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    bench = MacsBench(a)
+    bench.cells_dir.mkdir(parents=True, exist_ok=True)
+    log(f"results in {bench.cells_dir}" + (" (quick smoke test)" if a.quick else "") + f"; budget {a.macs:.0%} of the multiply-adds")
+    bench.run(bench.cells(tasks, methods, seeds), tasks, methods, seeds)
+    report(Path(a.results), a.macs, tasks, methods, seeds)
+    log(f"report: {Path(a.results) / 'glue_macs.md'}")
+
+if __name__ == "__main__": main()
