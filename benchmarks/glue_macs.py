@@ -7,7 +7,7 @@ Claim: pruning heads and neurons to a multiply-add budget (`budget_masks`, the s
   (`joint`) than at random or by weight magnitude, at a speed that heads alone cannot reach: at 50% of the
   multiply-adds, 1.95x the full model's inference speed (half the heads alone: 1.2-1.3x). First evidence, seed 0:
   joint 65.0 averaged over the five tasks, random 48.2 (unpruned 67.0 in the GLUE table). Not yet shown by any page;
-  results/glue_macs.md holds the table.
+  results/glue_macs_m50.md (and _m60.md) hold the tables.
 Run:    python benchmarks/glue_macs.py                     (every task x method x seed; resumes where it stopped)
         python benchmarks/glue_macs.py --methods joint,random --seeds 0 --macs 0.5    (one seed of two methods first)
         python benchmarks/glue_macs.py --quick             (smoke test on tiny slices of RTE, into a temporary folder)
@@ -16,7 +16,7 @@ Time:   a cell 2-3.5 minutes on a 2-core CPU at --macs 0.5 (recorded: fine-tunin
   21-47 s, once per task, then cached; the rest loading and timing the inference speed): one seed of joint and random
   on the five tasks 28 minutes, all 45 cells about 2.5 hours; --quick under a minute; --report seconds.
 Writes: benchmarks/results/glue_macs/<task>__<method>__m<budget %>__s<seed>.json (one per cell, written atomically),
-  glue_macs/scores/ (the seed-free unit scores, per task), and benchmarks/results/glue_macs.md (into --results
+  glue_macs/scores/ (the seed-free unit scores, per task), and benchmarks/results/glue_macs_m<budget %>.md (into --results
   instead when given).
 
 The protocol is the GLUE table's, imported from glue_table.py rather than restated: its `SETTINGS` (3 epochs, batch 32,
@@ -35,33 +35,30 @@ Methods:
 - `random`: random heads (`baselines.random_scores`) and random neurons (`neuron_scores(..., "random")`), both seeded
   by the cell's seed;
 - `magnitude`: weights only: heads by `baselines.magnitude_scores`, neurons by `neurons.magnitude_scores`.
-For `joint` and `magnitude` the seed is the fine-tuning's alone (their scores are computed once per task).
-
-TODO (not implemented): an `importance` method, the label-based reference:
-- heads: `label_importance` with the GLUE table's `importance_protocol` (the full model fine-tuned for 1 epoch on the
-  cell's training rows, then |d loss / d gate| on the same 2,000 inputs with their labels), cached per task;
-- neurons: the same gradients read at neuron gates (`neuron_gates`) in the same pass, which needs a neuron version of
-  the importance pass in the package (it has none yet);
-- then the same `budget_masks` at `--macs`, and a row in the report beside `joint`.
+- `importance`: the label-based reference: `label_importance(..., neurons=True)` with the GLUE table's
+  `importance_protocol` (a fresh MiniLM fine-tuned for 1 epoch on the cell's training rows, then |d loss / d gate| of
+  every head and every feed-forward neuron on the same 2,000 inputs, with their labels).
+For `joint`, `magnitude` and `importance` the seed is the fine-tuning's alone (their scores are computed once per task).
 """
 import argparse, json, os, statistics, sys, tempfile, time, traceback
 from pathlib import Path
 
 import torch
 
-from common import RESULTS, add_glue_arg, check_glue, log, write_json, write_text
-from glue_table import Bench, QUICK, SETTINGS
+from common import RESULTS, add_glue_arg, check_glue, log, save_png, write_json, write_text
+from glue_table import Bench, QUICK, SETTINGS, importance_protocol
 from smp_nb.baselines import magnitude_scores as head_magnitude, random_scores
 from smp_nb.data import get_task
+from smp_nb.importance import label_importance
 from smp_nb.models import head_grid, heads_per_layer, load_encoder, neurons_per_layer
 from smp_nb.neurons import budget_masks, neuron_scores, prune_neurons, score_units
 from smp_nb.prune import macs_per_token, prune_heads
 
 TASKS = ["rte", "mrpc", "stsb", "cola", "sst2"]  # small tasks first
-METHODS = ["joint", "random", "magnitude"]
+METHODS = ["joint", "random", "magnitude", "importance"]
 SEEDS = (0, 1, 2)
 LABELS = dict(joint="joint (packaged pruner + Wanda neurons)", random="random heads and neurons",
-              magnitude="weight magnitude (heads and neurons)")
+              magnitude="weight magnitude (heads and neurons)", importance="label-based importance (heads and neurons)")
 SEQ_LEN = 128  # the length the budget's multiply-adds are counted at (attention's share grows with it)
 
 
@@ -95,6 +92,9 @@ class MacsBench(Bench):
             hs, ns = score_units(model, tok, self.data(task)[2], None, max_length=self.S["max_length"], device=self.device, progress=False)
         elif method == "random": hs, ns = random_scores(*head_grid(model), seed=seed), neuron_scores(model, None, "random", seed)
         elif method == "magnitude": hs, ns = head_magnitude(model), neuron_scores(model, None, "magnitude")
+        elif method == "importance":
+            r = label_importance(None, [task], self.glue, device=self.device, neurons=True, **importance_protocol(self.S, task))[task]
+            hs, ns = r["importance"], r["neuron_importance"]
         else: raise ValueError(method)
         sec = time.perf_counter() - t0
         if method != "random":
@@ -134,13 +134,17 @@ class MacsBench(Bench):
                 if self.a.quick: raise
 
 
+def report_path(res_dir, macs) -> Path:
+    "Where the report of budget `macs` goes: one Markdown file per budget."
+    return Path(res_dir) / f"glue_macs_m{int(round(macs * 100))}.md"
+
 def _fmt(xs) -> str:
     "Mean x 100 (and std over seeds when several), with the seeds counted."
     m = 100 * statistics.mean(xs)
     return f"{m:.1f} ± {100 * statistics.stdev(xs):.1f} (n={len(xs)})" if len(xs) > 1 else f"{m:.1f} (n=1)"
 
 def report(res_dir, macs, tasks=TASKS, methods=METHODS, seeds=SEEDS):
-    """Write glue_macs.md from the JSON files alone: per method the average over tasks, per task the mean over every seed
+    """Write glue_macs_m<budget %>.md from the JSON files alone: per method the average over tasks, per task the mean over every seed
     on disk; PARTIAL while a cell of `tasks` x `methods` x (`seeds` and the seeds on disk) is missing."""
     res_dir = Path(res_dir)
     r = int(round(macs * 100))
@@ -183,7 +187,78 @@ def report(res_dir, macs, tasks=TASKS, methods=METHODS, seeds=SEEDS):
                      f"{' (cached)' if c.get('scores_cached') else ''} | {c['inference_speedup']:.2f}x | "
                      f"{c['load_average'][0]:.1f}, {c['load_average'][1]:.1f} |")
     if missing: lines += ["", f"Cells still to run ({len(missing)}): " + ", ".join(f"`{x}`" for x in missing) + "."]
-    write_text(res_dir / "glue_macs.md", "\n".join(lines) + "\n")
+    summary = summarize(cells, tasks, methods, unp, macs, status)
+    lines[6:6] = target_lines(summary)
+    write_text(report_path(res_dir, macs), "\n".join(lines) + "\n")
+    write_json(report_path(res_dir, macs).with_suffix(".json"), summary)
+    plot(res_dir)
+
+TARGETS = {50: 65.0, 60: 66.0}  # the issue's GLUE average targets at these budgets (unpruned 67.0)
+
+def _paired(cells, task, a, b) -> tuple|None:
+    "`(mean of a, mean of b, seeds)` over the seeds both methods ran on `task`; None if none."
+    got = {m: {c["seed"]: c["main"] for c in cells if c["task"] == task and c["method"] == m} for m in (a, b)}
+    common = sorted(set(got[a]) & set(got[b]))
+    return (statistics.mean(got[a][s] for s in common), statistics.mean(got[b][s] for s in common), common) if common else None
+
+def summarize(cells, tasks, methods, unp, macs, status) -> dict:
+    "Per method and task: mean, std and seeds; the average over tasks; and the joint method against each other method, seed-paired."
+    out = dict(macs=macs, status=status, tasks=tasks, methods={}, comparisons={})
+    for m in methods:
+        per = {t: sorted((c["seed"], c["main"]) for c in cells if c["task"] == t and c["method"] == m) for t in tasks}
+        out["methods"][m] = dict(label=LABELS.get(m, m), per_task={t: dict(mean=statistics.mean(v for _, v in x), seeds=[s for s, _ in x])
+                                                                   for t, x in per.items() if x},
+                                 speedup=[c["inference_speedup"] for c in cells if c["method"] == m])
+        pt = out["methods"][m]["per_task"]
+        out["methods"][m]["average"] = statistics.mean(v["mean"] for v in pt.values()) if len(pt) == len(tasks) else None
+    if unp:
+        per = {t: [c["main"] for c in unp if c["task"] == t] for t in tasks}
+        out["unpruned"] = dict(per_task={t: statistics.mean(x) for t, x in per.items() if x},
+                               average=statistics.mean(statistics.mean(x) for x in per.values()) if all(per.values()) else None)
+    for b in (m for m in methods if m != "joint"):
+        pairs = {t: _paired(cells, t, "joint", b) for t in tasks}
+        if all(pairs.values()):
+            out["comparisons"][b] = dict(joint=statistics.mean(p[0] for p in pairs.values()), other=statistics.mean(p[1] for p in pairs.values()),
+                                         tasks_joint_higher=sum(p[0] > p[1] for p in pairs.values()), seeds={t: p[2] for t, p in pairs.items()})
+    return out
+
+def target_lines(summary) -> list:
+    "The issue's targets at this budget, read from `summary`: the GLUE average, and the joint method against the baselines."
+    r, j = int(round(summary["macs"] * 100)), summary["methods"].get("joint", {})
+    out = ["## Targets", ""]
+    if r in TARGETS and j.get("average") is not None:
+        out.append(f"- GLUE average of `joint` >= {TARGETS[r]:.1f}: {100 * j['average']:.1f} "
+                   f"({'met' if 100 * j['average'] >= TARGETS[r] else 'NOT met'}; over the seeds on disk).")
+    for b, c in summary["comparisons"].items():
+        out.append(f"- `joint` against `{b}` on the seeds both ran: average {100 * c['joint']:.1f} against {100 * c['other']:.1f}, "
+                   f"higher on {c['tasks_joint_higher']} of {len(summary['tasks'])} tasks "
+                   f"({'above on the average and on at least 4 tasks' if c['joint'] > c['other'] and c['tasks_joint_higher'] >= 4 else 'NOT above on the average and on 4 tasks'}).")
+    return out + [""] if len(out) > 2 else []
+
+def plot(res_dir):
+    "glue_macs.png: per budget on disk, each method's score per task and its average (mean over seeds), unpruned marked."
+    import matplotlib; matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    sums = [json.loads(p.read_text()) for p in sorted(Path(res_dir).glob("glue_macs_m*.json"))]
+    if not sums: return
+    fig, axs = plt.subplots(1, len(sums), figsize=(6.5 * len(sums), 3.8), squeeze=False)
+    for ax, sm in zip(axs[0], sums):
+        ms = [m for m, v in sm["methods"].items() if v["per_task"]]
+        cols = sm["tasks"] + ["average"]
+        for i, m in enumerate(ms):
+            v = sm["methods"][m]
+            ys = [100 * v["per_task"][t]["mean"] if t in v["per_task"] else float("nan") for t in sm["tasks"]]
+            ys.append(100 * v["average"] if v["average"] is not None else float("nan"))
+            ax.bar([k + (i - (len(ms) - 1) / 2) * 0.8 / len(ms) for k in range(len(cols))], ys, 0.8 / len(ms), label=v["label"])
+        if sm.get("unpruned"):
+            u = sm["unpruned"]; ys = [100 * u["per_task"].get(t, float("nan")) for t in sm["tasks"]] + [100 * (u["average"] or float("nan"))]
+            ax.scatter(range(len(cols)), ys, marker="_", s=400, color="black", zorder=3, label="unpruned (GLUE table)")
+        ax.set_xticks(range(len(cols)), [get_task(t).folder if t != "average" else "average" for t in cols])
+        ax.set_ylabel("dev score x 100"); ax.set_ylim(0, 100)
+        ax.set_title(f"{sm['macs']:.0%} of the multiply-adds" + ("" if sm["status"] == "complete" else " (PARTIAL)"), fontsize=10)
+    handles, labels = axs[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.12, 1, 1)); save_png(fig, Path(res_dir) / "glue_macs.png", dpi=110); plt.close(fig)
 
 
 def main():
@@ -195,7 +270,7 @@ def main():
     ap.add_argument("--seeds", default=",".join(map(str, SEEDS)), help="comma-separated seeds, e.g. 0 or 0,1,2")
     ap.add_argument("--macs", type=float, default=0.5, help="fraction of the full model's multiply-adds per token kept (0, 1]")
     ap.add_argument("--quick", action="store_true", help="smoke test: the GLUE table's quick slices, seed 0, RTE unless --tasks")
-    ap.add_argument("--report", action="store_true", help="only rewrite glue_macs.md from the JSON files")
+    ap.add_argument("--report", action="store_true", help="only rewrite glue_macs_m<budget %>.md from the JSON files")
     ap.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     a = ap.parse_args()
     try: seeds = sorted({int(x) for x in a.seeds.split(",") if x.strip()})
@@ -209,9 +284,9 @@ def main():
     tasks = [get_task(t).name for t in a.tasks.split(",") if t.strip()]
     methods = [m.strip() for m in a.methods.split(",") if m.strip()]
     bad = [m for m in methods if m not in METHODS]
-    if bad: sys.exit(f"glue_macs: unknown method(s) {bad}: choose from {METHODS} (importance: see the TODO in the docstring).")
+    if bad: sys.exit(f"glue_macs: unknown method(s) {bad}: choose from {METHODS}.")
     if a.report:
-        report(Path(a.results), a.macs, tasks, methods, seeds); log(f"report: {Path(a.results) / 'glue_macs.md'}"); return
+        report(Path(a.results), a.macs, tasks, methods, seeds); log(f"report: {report_path(a.results, a.macs)}"); return
     check_glue(a.glue, "glue_macs")
     if a.device is None: a.device = "cuda" if torch.cuda.is_available() else "cpu"
     import datasets, transformers
@@ -223,6 +298,6 @@ def main():
     log(f"results in {bench.cells_dir}" + (" (quick smoke test)" if a.quick else "") + f"; budget {a.macs:.0%} of the multiply-adds")
     bench.run(bench.cells(tasks, methods, seeds), tasks, methods, seeds)
     report(Path(a.results), a.macs, tasks, methods, seeds)
-    log(f"report: {Path(a.results) / 'glue_macs.md'}")
+    log(f"report: {report_path(a.results, a.macs)}")
 
 if __name__ == "__main__": main()

@@ -25,7 +25,14 @@ that reads 48 x 48 stretched maps (the packaged pruner's fitting), in a fresh pr
 reset once the model is built (Linux, /proc/self/clear_refs) and read after scoring, next to the peak of one stock
 forward pass of the same batch and the size that every layer's full maps would take.
 
-Options: [--repeats 3] [--runs 3] [--lengths 128,512,2048] [--threads N] [--out benchmarks/results/long_context_speed.json]
+With `--macs 0.5` (`python benchmarks/long_context_speed.py --macs 0.5 --lengths 512,2048`, about 10 minutes), the
+pruned copy instead keeps random heads AND feed-forward neurons, the same share in every layer, to 50% of the full
+model's multiply-adds per token counted at each length (`budget_masks`; a longer input gives attention a larger share,
+so the copy differs by length, and ModernBERT's local layers are counted as if global), and the bound cuts the
+feed-forward blocks' time in proportion to the neurons kept too. It writes long_context_macs.json and .png, with no
+memory check. Shown by the neurons results page.
+
+Options: [--repeats 3] [--runs 3] [--lengths 128,512,2048] [--threads N] [--macs F] [--out benchmarks/results/long_context_speed.json]
 (the plot is written beside the JSON file)
 """
 import argparse, copy, json, os, platform, subprocess, sys, time
@@ -34,7 +41,8 @@ from pathlib import Path
 import torch
 
 from common import RESULTS, ROOT, save_png, write_json
-from smp_nb.models import heads_per_layer
+from smp_nb.models import heads_per_layer, neurons_per_layer
+from smp_nb.neurons import budget_masks, prune_neurons
 from smp_nb.prune import prune_heads, prune_report
 from smp_nb.sampling import topk_mask
 
@@ -55,16 +63,19 @@ def model_config(name:str):
                                     share_att_key=True, norm_rel_ebd="layer_norm", position_biased_input=False, type_vocab_size=0)
     raise ValueError(f"unknown model {name!r}: use 'modernbert' or 'deberta-v3'.")
 
-def build(name:str):
-    "A randomly initialised base-sized encoder, and a copy with a random half of the heads of every layer removed."
+def build(name:str, macs:float|None=None, seq_len:int=128):
+    """A randomly initialised base-sized encoder, and a copy with a random half of the heads of every layer removed; with
+    `macs`, a copy with random heads and feed-forward neurons removed to `macs` of its multiply-adds per token at `seq_len`."""
     from transformers import AutoModel
     torch.manual_seed(0)
     cfg = model_config(name)
     if name == "deberta-v3": cfg._attn_implementation = "eager"   # DeBERTa has only its own attention
     full = AutoModel.from_config(cfg).eval()
     L, H = len(heads_per_layer(full)), heads_per_layer(full)[0]
-    mask = topk_mask(torch.rand(L, H, generator=torch.Generator().manual_seed(1)), 0.5)
-    return full, prune_heads(copy.deepcopy(full), mask)
+    g = torch.Generator().manual_seed(1)
+    if macs is None: return full, prune_heads(copy.deepcopy(full), topk_mask(torch.rand(L, H, generator=g), 0.5))
+    mask, keep = budget_masks(full, torch.rand(L, H, generator=g), [torch.rand(n, generator=g) for n in neurons_per_layer(full)], macs, seq_len)
+    return full, prune_neurons(prune_heads(copy.deepcopy(full), mask), keep)
 
 SCORE_CHILD = r"""
 import json, sys, torch
@@ -120,7 +131,7 @@ def score_memory(threads:int, seq:int=2048, n:int=4) -> dict:
 
 NAMES = {"modernbert": "ModernBERT-base", "deberta-v3": "DeBERTa-v3-base"}
 
-def plot(results:dict, path:Path):
+def plot(results:dict, path:Path, what:str="half the heads removed"):
     "Measured speed-up (median run, with the range of the runs) and Amdahl bound per sequence length, one panel per model."
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -139,7 +150,7 @@ def plot(results:dict, path:Path):
         ax.axhline(1, color="black", lw=0.6)
         ax.set_ylim(0, 1.22 * max(max(max(r) for r in runs), max(c["speedup_bound"] for c in cells)))
         ax.set_xticks(list(x), [f"{c['seq_len']:,} tokens\n(batch {c['batch_size']})" for c in cells])
-        ax.set_ylabel("pruned / full throughput"); ax.set_title(f"{NAMES.get(name, name)}, half the heads removed", fontsize=10)
+        ax.set_ylabel("pruned / full throughput"); ax.set_title(f"{NAMES.get(name, name)}, {what}", fontsize=10)
     handles, labels = axs[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.07, 1, 1)); save_png(fig, path, dpi=110, tight=False); plt.close(fig)
@@ -152,26 +163,34 @@ def main():
     ap.add_argument("--models", default="modernbert,deberta-v3")
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--no-memory", action="store_true", help="skip the long-input scoring memory check")
-    ap.add_argument("--out", default=str(RESULTS / "long_context_speed.json"))
+    ap.add_argument("--macs", type=float, default=None, help="remove random heads AND neurons to this fraction of the "
+                    "multiply-adds per token at each length (`budget_masks`), instead of half the heads; no memory check")
+    ap.add_argument("--out", default=None, help="default: results/long_context_speed.json, or long_context_macs.json with --macs")
     a = ap.parse_args()
+    if a.macs is not None and not 0 < a.macs <= 1: raise SystemExit(f"--macs {a.macs} must be in (0, 1], e.g. 0.5")
+    if a.out is None: a.out = str(RESULTS / ("long_context_speed.json" if a.macs is None else "long_context_macs.json"))
     torch.set_num_threads(a.threads)
     lengths = [int(s) for s in a.lengths.split(",")]
     bad = [s for s in lengths if s not in BATCH]
     if bad: raise SystemExit(f"--lengths: {bad} not among {sorted(BATCH)}")
     results = {}
     for name in a.models.split(","):
-        full, pruned = build(name)
+        pairs = {seq: build(name, a.macs, seq) for seq in lengths} if a.macs is not None else dict.fromkeys(lengths, build(name))
         runs = {seq: [] for seq in lengths}
         for run in range(a.runs):   # every length once per run, so that slow spells of the machine spread over the cells
             for seq in lengths:
+                full, pruned = pairs[seq]
                 t = time.perf_counter()
                 r = prune_report(full, pruned, batch_size=BATCH[seq], seq_len=seq, repeats=a.repeats, warmup=1, seed=run).as_dict()
                 r["ratio_to_bound"] = r["speedup"] / r["speedup_bound"]
-                r["attention_time_ratio"] = r["attention_seconds"][1] / r["attention_seconds"][0]   # pruned / full; the bound assumes the heads kept, 0.5
+                r["attention_time_ratio"] = r["attention_seconds"][1] / r["attention_seconds"][0]   # pruned / full; the bound assumes the share of heads kept
+                r["macs_kept"] = r["macs_per_token"][1] / r["macs_per_token"][0]
                 r["seconds"] = time.perf_counter() - t
                 runs[seq].append(r)
                 print(f"{name:11s} run {run} seq {seq:5d} x {BATCH[seq]:2d}: full {r['throughput'][0]:7.2f} seq/s, pruned {r['throughput'][1]:7.2f}, "
-                      f"speed-up {r['speedup']:.2f}x, attention {r['attention_share'][0]:.0%} of the time, bound {r['speedup_bound']:.2f}x, "
+                      f"speed-up {r['speedup']:.2f}x, attention {r['attention_share'][0]:.0%} of the time"
+                      + (f", feed-forward {r['ffn_share'][0]:.0%}, multiply-adds kept {r['macs_kept']:.1%}" if r.get("ffn_share") else "")
+                      + f", bound {r['speedup_bound']:.2f}x, "
                       f"measured / bound {r['ratio_to_bound']:.2f}; attention time pruned / full {r['attention_time_ratio']:.2f} ({r['seconds']:.0f} s)", flush=True)
         results[name] = []
         for seq in lengths:   # the run with the median speed-up stands for the cell; every run's figures are kept
@@ -180,18 +199,18 @@ def main():
             for k in ("speedup", "speedup_bound", "ratio_to_bound", "attention_time_ratio"): cell[k + "_runs"] = [r[k] for r in runs[seq]]
             cell["attention_share_runs"] = [r["attention_share"][0] for r in runs[seq]]
             results[name].append(cell)
-        del full, pruned
-    memory = None if a.no_memory else score_memory(a.threads)
+        del pairs, full, pruned
+    memory = None if a.no_memory or a.macs is not None else score_memory(a.threads)
     if memory:
         print(f"scoring {memory['inputs']} x {memory['seq']} tokens (ModernBERT-base): peak +{memory['scoring_mib']:.0f} MiB over the loaded "
               f"model (the stock forward alone: +{memory['forward_mib']:.0f} MiB); every layer's maps would take {memory['all_maps_mib']:.0f} MiB, "
               f"one input's maps of one layer {memory['one_input_one_layer_mib']:.0f} MiB; {memory['seconds']:.0f} s", flush=True)
     out = Path(a.out)
     doc = dict(benchmark="long_context_speed", models={k: model_config(k).to_dict() | {"_name": k} for k in results},
-               repeats=a.repeats, runs=a.runs, threads=a.threads, machine=platform.processor() or platform.machine(), cpus=os.cpu_count(),
+               macs=a.macs, repeats=a.repeats, runs=a.runs, threads=a.threads, machine=platform.processor() or platform.machine(), cpus=os.cpu_count(),
                torch=torch.__version__, results=results, scoring_memory=memory)
     write_json(out, doc, default=str)
-    plot(results, out.with_suffix(".png"))
+    plot(results, out.with_suffix(".png"), "half the heads removed" if a.macs is None else f"{a.macs:.0%} of the multiply-adds kept")
     print(f"wrote {out} and {out.with_suffix('.png')}")
 
 if __name__ == "__main__": main()

@@ -6,7 +6,7 @@ Docs: https://smp-nb.github.io/smp-nb/baselines.html.md"""
 
 # %% ../nbs/11_baselines.ipynb #7a8bb7ad
 from __future__ import annotations
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Callable
 
@@ -14,7 +14,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .models import adapter_for, attention_layers, base_model, head_grid, head_size
+from .models import adapter_for, attention_layers, base_model, head_grid, head_size, neurons_per_layer
+from .neurons import neuron_gates
 from .gating import attention_maps, head_gates
 from .data import encode_texts, get_task, text_batches
 from .prune import score_heads
@@ -101,16 +102,19 @@ def _check_texts(texts, who:str) -> list:
     return texts
 
 # %% ../nbs/11_baselines.ipynb #94b61e3e
-def _gate_grad(model:nn.Module, enc:nn.Module, batch:dict, y:torch.Tensor) -> torch.Tensor:
-    "d loss / d gate of every head of the encoder `enc` inside `model`, gates at 1, on one labelled batch: `[layers, heads]`."
+def _gate_grad(model:nn.Module, enc:nn.Module, batch:dict, y:torch.Tensor, neurons:bool=False) -> tuple:
+    "d loss / d gate of every head of the encoder `enc` inside `model` (`[layers, heads]`) and, with `neurons`, of every feed-forward neuron (one vector per layer); gates at 1, one labelled batch."
     gates = torch.ones(*head_grid(enc), device=y.device, requires_grad=True)
+    ngates = [torch.ones(k, device=y.device, requires_grad=True) for k in neurons_per_layer(enc)] if neurons else []
     try:
-        with head_gates(enc, gates): loss = getattr(model(**batch, labels=y), "loss", None)
+        with head_gates(enc, gates), (neuron_gates(enc, ngates) if neurons else nullcontext()):
+            loss = getattr(model(**batch, labels=y), "loss", None)
     except TypeError as e:
         if "labels" not in str(e): raise
         loss = None
     if loss is None: raise ValueError("the model returned no loss: pass a model for sequence classification that computes one from `labels`.")
-    return torch.autograd.grad(loss, gates)[0]
+    grads = torch.autograd.grad(loss, [gates, *ngates])
+    return grads[0], list(grads[1:])
 
 # %% ../nbs/11_baselines.ipynb #f157dc11
 def importance_scores(model:nn.Module, # a fine-tuned model for sequence classification / regression, returning `.loss` given `labels`
@@ -123,20 +127,24 @@ def importance_scores(model:nn.Module, # a fine-tuned model for sequence classif
                       normalize:bool=True, # divide each layer's importances by their L2 norm (Michel et al.)
                       device=None, # where to run; `None`: the model's device
                       progress:bool=False, # show a progress bar
-                     ) -> torch.Tensor:
-    "Michel et al.'s importance: mean |d loss / d gate| of each head, gates at 1: `[layers, heads]`."
+                      neurons:bool=False, # also the feed-forward neurons', from the same backward passes: returns `(heads, neurons)`
+                     ):
+    "Michel et al.'s importance: mean |d loss / d gate| of each head, gates at 1: `[layers, heads]` (with `neurons`, and one `[neurons]` per layer)."
     texts, labels = _check_labelled(texts, labels)
     regression = get_task(task).label_kind == "regression" if task is not None else isinstance(labels[0], float)
     enc, dev = base_model(model), _device_of(model, device)
     total, n = torch.zeros(*head_grid(enc), dtype=torch.float64), 0
+    ntotal = [torch.zeros(k, dtype=torch.float64) for k in neurons_per_layer(enc)] if neurons else []
     with _evaluating(model.to(dev)):
         for chunk, batch in _encoded_batches(tokenizer, texts, batch_size, max_length, dev, progress, "importance"):
             y = torch.tensor(labels[n:n + len(chunk)], dtype=torch.float32 if regression else torch.long, device=dev)
-            total += _gate_grad(model, enc, batch, y).abs().double().cpu() * len(chunk)
+            hg, ngs = _gate_grad(model, enc, batch, y, neurons)
+            for t, g in zip([total, *ntotal], [hg, *ngs]): t += g.abs().double().cpu() * len(chunk)
             n += len(chunk)
-    imp = total / n
-    if normalize: imp = imp / (imp.norm(dim=-1, keepdim=True) + 1e-20)  # unit L2 norm per layer
-    return imp.float()
+    imps = [t / n for t in (total, *ntotal)]
+    if normalize: imps = [t / (t.norm(dim=-1, keepdim=True) + 1e-20) for t in imps]  # unit L2 norm per layer
+    imps = [t.float() for t in imps]
+    return (imps[0], imps[1:]) if neurons else imps[0]
 
 # %% ../nbs/11_baselines.ipynb #fc14f68e
 def _check_labelled(texts, labels) -> tuple:

@@ -25,7 +25,7 @@ from .neurons import NEURON_METHODS, budget_counts, budget_masks, prune_neurons,
 from .prune import macs_per_token, prune_heads, prune_report, save_mask, save_pruned, score_heads
 from .represent import SOFTMAX_MODES
 from .sampling import topk_mask
-from .scorer import load_pruner, save_scorer
+from .scorer import SCORE_PRECISIONS, load_pruner, save_scorer, score_dtype
 from .stock import save_sentence_transformer, sentence_transformer_source
 from .training import check_resume, default_accelerator, latest_checkpoint, run_settings
 
@@ -146,9 +146,10 @@ def _write_result(out:Path, pruned, tokenizer, st_source, mask, scores, ratio, r
         (tmp / "report.json").write_text(json.dumps(report, indent=1))
 
 # %% ../nbs/15_cli.ipynb #e13c8a44
-def _choose_units(enc, tok, texts, scorer, ratio, per_layer, macs, neuron_method, min_heads, min_neurons, batch_size, max_length) -> tuple:
+def _choose_units(enc, tok, texts, scorer, ratio, per_layer, macs, neuron_method, min_heads, min_neurons, batch_size, max_length,
+                  precision="auto") -> tuple:
     "`(head_scores, head_mask, neuron_keep)`: by `ratio` the heads alone (`neuron_keep` is `None`), or by `macs` heads and neurons."
-    kw = dict(batch_size=batch_size, max_length=max_length, progress=False)
+    kw = dict(batch_size=batch_size, max_length=max_length, progress=False, precision=precision)
     if macs is None:
         scores = score_heads(enc, tok, texts, pruner=scorer, **kw)
         return scores, topk_mask(scores, ratio, per_layer=per_layer), None
@@ -169,11 +170,13 @@ def prune_to_folder(out:str|Path, # output folder
                     speed:bool=True, # measure the speed-up (batch 32 x 128 tokens)
                     macs:float|None=None, # instead of `ratio`: the fraction of multiply-adds per token kept, removing heads and neurons
                     neuron_method:str="wanda", min_heads:int=1, min_neurons:int=1, # with `macs`, as in `prune_to_macs`
+                    precision:str="auto", # the pruner's convolutions, as in `score_heads`: "auto", "float32" or "bfloat16"
                    ) -> dict:
     "Score, prune and save: the pruned model (with its sentence-transformers pipeline, if it has one), its mask JSON, a heatmap and a report, in `out`."
     out = Path(out)
     _check_prune_args(out, ratio, device, batch_size, macs, neuron_method, min_heads, min_neurons, per_layer)
     check_number("--max-length", max_length, low=1, integer=True)
+    check_choice("--precision", precision, SCORE_PRECISIONS)
     ratio = 0.5 if ratio is None and macs is None else ratio
     texts = SAMPLE_SENTENCES if texts is None else list(texts)
     if not texts: raise ValueError("no inputs to score: give --task or --texts with at least one input.")
@@ -181,12 +184,14 @@ def prune_to_folder(out:str|Path, # output folder
     enc, tok = load_encoder(model)
     st_source = sentence_transformer_source(model)
     if device: enc.to(device)
-    scores, mask, keep = _choose_units(enc, tok, texts, scorer, ratio, per_layer, macs, neuron_method, min_heads, min_neurons, batch_size, max_length)
+    scores, mask, keep = _choose_units(enc, tok, texts, scorer, ratio, per_layer, macs, neuron_method, min_heads, min_neurons,
+                                       batch_size, max_length, precision)
     full = copy.deepcopy(enc) if speed else None  # the unpruned model, to time against
     before = dict(neurons_total=sum(neurons_per_layer(enc)), macs=macs_per_token(enc))
     pruned = prune_heads(enc, mask) if keep is None else prune_neurons(prune_heads(enc, mask), keep)
     report = dict(model=model or OFFLINE_ENCODER, sentence_transformers=st_source is not None, inputs=len(texts), ratio=ratio,
-                  per_layer=per_layer, heads_kept=[int(x) for x in mask.sum(1).tolist()], heads_total=int(mask.numel()))
+                  per_layer=per_layer, heads_kept=[int(x) for x in mask.sum(1).tolist()], heads_total=int(mask.numel()),
+                  precision=str(score_dtype(precision, device)).replace("torch.", ""))
     if keep is not None: report.update(macs=macs, neuron_method=neuron_method, neurons_kept=[len(k) for k in keep],
                                        neurons_total=before["neurons_total"], macs_kept=macs_per_token(pruned) / before["macs"])
     report.update(_speed_report(full, pruned) if speed else dict(params_after=sum(p.numel() for p in pruned.parameters())))
@@ -248,18 +253,20 @@ def smp_prune(model:str=None, # encoder: Hub name or local folder (default: the 
               out:str="smp-pruned", # output folder
               device:str=None, # e.g. cuda; default: the CPU
               max_length:int=128, # tokens of each input the pruner reads (e.g. 2048 for a long-context encoder such as ModernBERT)
-              no_speed:bool=False # skip measuring the speed-up
+              no_speed:bool=False, # skip measuring the speed-up
+              precision:str="auto", # the pruner's convolutions: float32, bfloat16, or auto (bfloat16 where the device computes it natively)
              ):
     "Prune the attention heads (and, with --macs, the feed-forward neurons) a task does not need and save the smaller, faster model."
     with command_errors("smp-prune"):
         if task and texts: raise ValueError("give either --task or --texts, not both.")
         check_number("--max-texts", max_texts, low=1, integer=True)
         check_number("--max-length", max_length, low=1, integer=True)
+        check_choice("--precision", precision, SCORE_PRECISIONS)
         _check_prune_args(Path(out), ratio, device, 32, macs, neuron_method, min_heads, min_neurons, not global_budget)
         xs = _prune_inputs(task, data_dir, texts, max_texts)
         r = prune_to_folder(out, model=model, texts=xs, ratio=ratio, per_layer=not global_budget, pruner=pruner, device=device,
                             max_length=max_length, speed=not no_speed, macs=macs, neuron_method=neuron_method,
-                            min_heads=min_heads, min_neurons=min_neurons)
+                            min_heads=min_heads, min_neurons=min_neurons, precision=precision)
     print(format_report(r))
     print(f"saved the pruned model, mask.json{', neurons.json' if macs is not None else ''} and head_scores.png in {out}")
 

@@ -7,6 +7,7 @@ Docs: https://smp-nb.github.io/smp-nb/gating.html.md"""
 # %% ../nbs/01_gating.ipynb #50618511
 from __future__ import annotations
 import copy
+import functools
 import re
 import threading
 from contextlib import contextmanager
@@ -238,10 +239,16 @@ def _stretch(maps:torch.Tensor, size:int) -> torch.Tensor:
     out = flat.new_zeros(len(flat), 1, size, size)
     for n in lens.unique().tolist():
         i = (lens == n).nonzero().flatten()
-        block = flat[i][..., :n, :n]
-        big = F.interpolate(block, size=(size, size), mode="bilinear" if n <= size else "area")
+        a = _resize_matrix(n, size).to(flat)
+        big = a @ flat[i][..., :n, :n] @ a.T  # bilinear (stretching) or area (shrinking) resizing: both act on rows and columns apart
         out[i] = big / big.sum(-1, keepdim=True).clamp_min(1e-12)  # every row a distribution again
     return out.view(*maps.shape[:-2], size, size)
+
+@functools.lru_cache(maxsize=1024)
+def _resize_matrix(n:int, size:int) -> torch.Tensor:
+    "`[size, n]`: resizing a length-`n` axis to `size` as a matrix, linear when stretching and area when shrinking (`F.interpolate`'s)."
+    eye = torch.eye(n)[None]  # channel j holds the unit vector e_j; its resized form is column j
+    return F.interpolate(eye, size=size, mode="linear" if n <= size else "area")[0].T.contiguous()
 
 # %% ../nbs/01_gating.ipynb #3a56e2fd
 def zero_head_reference(model:nn.Module, layer:int, head:int) -> nn.Module:

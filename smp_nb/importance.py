@@ -42,8 +42,9 @@ def _task_importance(model, # encoder name or folder, loaded afresh
                   batch_size=s["batch_size"], lr=s["lr"], max_length=s["max_length"], seed=s["seed"], device=device,
                   progress=progress, train_sampling_strategy="group_by_length")
     imp = importance_scores(ft["model"], tok, task_texts(sc, t), list(sc["label"]), task=t, max_length=s["max_length"],
-                            progress=progress)
-    return dict(s, rows_used=len(train), seconds=round(time.perf_counter() - t0, 1), importance=imp)
+                            progress=progress, neurons=s.get("neurons", False))
+    imp = dict(importance=imp[0], neuron_importance=imp[1]) if s.get("neurons") else dict(importance=imp)
+    return dict(s, rows_used=len(train), seconds=round(time.perf_counter() - t0, 1), **imp)
 
 # %% ../nbs/12_importance.ipynb #f5f482e2
 def _cached_importance(path:Path|None, settings:dict) -> dict|None:
@@ -53,13 +54,14 @@ def _cached_importance(path:Path|None, settings:dict) -> dict|None:
     diff = [f"{k}: {js.get(k)!r} there, {v!r} now" for k, v in settings.items() if js.get(k) != v]
     if diff: raise ValueError(f"{path} was computed with other settings ({'; '.join(diff)}): use the same settings, "
                               "or another folder.")
-    return dict(js, importance=torch.tensor(js["importance"]))
+    return dict(js, importance=torch.tensor(js["importance"]), **({"neuron_importance": [torch.tensor(n) for n in js["neuron_importance"]]} if "neuron_importance" in js else {}))
 
 # %% ../nbs/12_importance.ipynb #9abd56f1
 def _keep_importance(path:Path, res:dict):
     "Write one task's reading to `path` as JSON, atomically."
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda p: Path(p).write_text(json.dumps(dict(res, importance=res["importance"].tolist()))))
+    lists = dict(importance=res["importance"].tolist(), **({"neuron_importance": [n.tolist() for n in res["neuron_importance"]]} if "neuron_importance" in res else {}))
+    atomic_write(path, lambda p: Path(p).write_text(json.dumps(dict(res, **lists))))
 
 # %% ../nbs/12_importance.ipynb #a0d37d37
 def _layer_z(importance:torch.Tensor) -> torch.Tensor:
@@ -87,9 +89,11 @@ def _importance_seeds(seed) -> list:
 
 # %% ../nbs/12_importance.ipynb #26cfbf9f
 def _average_seeds(runs:dict, seeds:list) -> dict:
-    "Per task, the readings of several seeds as one: their `mean_importance`, their total time, and each seed's reading."
+    "Per task, the readings of several seeds as one: their `mean_importance` (neurons: the mean of each layer's unit-norm readings), their total time, and each seed's reading."
+    neurons = lambda t: {"neuron_importance": [torch.stack(ls).mean(0) for ls in zip(*(runs[s][t]["neuron_importance"] for s in seeds))]} \
+                        if "neuron_importance" in runs[seeds[0]][t] else {}
     return {t: dict(runs[seeds[0]][t], seed=seeds, seconds=round(sum(runs[s][t]["seconds"] for s in seeds), 1),
-                    importance=mean_importance([runs[s][t]["importance"] for s in seeds]),
+                    importance=mean_importance([runs[s][t]["importance"] for s in seeds]), **neurons(t),
                     per_seed={s: runs[s][t]["importance"].tolist() for s in seeds}) for t in runs[seeds[0]]}
 
 # %% ../nbs/12_importance.ipynb #2abcf741
@@ -102,13 +106,14 @@ def label_importance(model:str|None=None, # encoder: Hub name or folder (default
                      seed:int|list=0, # seeds the row subsets and the fine-tuning; a list of seeds: one run each, averaged (`mean_importance`)
                      device:str|None=None, # where to fine-tune (default: a GPU when there is one)
                      cache_dir:str|Path|None=None, # keep each task's result here as JSON, and reuse it when its settings match
-                     progress:bool=False # show progress
+                     progress:bool=False, # show progress
+                     neurons:bool=False, # also the feed-forward neurons' importance (`"neuron_importance"`: one `[neurons]` per layer), from the same passes
                     ) -> dict:
     "Gradient importance of heads (Michel et al.) on each task, with labels: `{task: {\"importance\": [layers, heads], settings..., \"seconds\"}}`."
     seeds = _importance_seeds(seed)
     if len(seeds) > 1:
         runs = {s: label_importance(model, tasks, data_dir, train_rows, score_rows, epochs, batch_size, lr, max_length, s, device,
-                                    None if cache_dir is None else Path(cache_dir) / f"seed{s}", progress) for s in seeds}
+                                    None if cache_dir is None else Path(cache_dir) / f"seed{s}", progress, neurons) for s in seeds}
         return _average_seeds(runs, seeds)
     names = [get_task(t).name for t in tasks]
     rows = train_rows if isinstance(train_rows, dict) else {t: train_rows for t in names}
@@ -116,7 +121,8 @@ def label_importance(model:str|None=None, # encoder: Hub name or folder (default
     out = {}
     for t in names:
         settings = dict(task=t, encoder=model or "sentence-transformers/all-MiniLM-L6-v2", train_rows=rows.get(t),
-                        score_rows=score_rows, epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, seed=seeds[0])
+                        score_rows=score_rows, epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, seed=seeds[0],
+                        **(dict(neurons=True) if neurons else {}))  # cached readings of heads alone stay valid
         path = Path(cache_dir) / f"{t}.json" if cache_dir is not None else None
         out[t] = _cached_importance(path, settings)
         if out[t] is None:

@@ -116,11 +116,12 @@ def norm(self:NeuronStats) -> list: return [q.sqrt() for q in self.sumsq]
 def _stats_hook(stats:NeuronStats, l:int, call:dict):
     "A forward pre-hook adding the activations it sees to layer `l` of `stats`, over the real tokens of `call['mask']`."
     def hook(module, args):
-        x, m = args[0].detach().double(), call.get("mask")
-        if m is not None and x.ndim == 3 and tuple(m.shape) == tuple(x.shape[:2]): w = m.to(x)[..., None]
-        else: w = torch.ones(*x.shape[:-1], 1, dtype=x.dtype, device=x.device)
-        x = (x * w).reshape(-1, x.shape[-1])
-        stats.sum[l] += x.sum(0).cpu(); stats.sumsq[l] += (x * x).sum(0).cpu(); stats.count[l] += w.sum().cpu()
+        x, m = args[0].detach(), call.get("mask")
+        real = m is not None and x.ndim == 3 and tuple(m.shape) == tuple(x.shape[:2])
+        x = x.reshape(-1, x.shape[-1]).float()
+        w = m.reshape(-1).to(x) if real else torch.ones(len(x), dtype=x.dtype, device=x.device)
+        # one batch's sums as matrix products in float32, added to the float64 totals
+        stats.sum[l] += (w @ x).double().cpu(); stats.sumsq[l] += (w @ (x * x)).double().cpu(); stats.count[l] += w.sum().double().cpu()
     return hook
 
 # %% ../nbs/08_neurons.ipynb #327df0a3
@@ -265,11 +266,12 @@ def score_units(model:nn.Module, # an unpruned encoder of a supported family
                 samples:int=4, # "similarity": random masks per batch
                 similarity_texts:int=256, # "similarity": the inputs it reads (the first ones)
                 return_stats:bool=False, # also return the `NeuronStats` (their `mean` is what `compensate_bias` needs)
+                precision:str="auto", # the head pruner's convolutions, as in `score_heads`
                ) -> tuple:
     "`(head_scores, neuron_scores)` of a task from one pass over its unlabeled inputs: `[layers, heads]` and one `[neurons]` per layer."
     _check_neuron_method(neuron_method)
     with neuron_stats(model) as stats:
-        heads = score_heads(model, tokenizer, texts, pruner, pair, batch_size, max_length, device, progress)
+        heads = score_heads(model, tokenizer, texts, pruner, pair, batch_size, max_length, device, progress, precision)
     if neuron_method == "similarity":
         neurons = similarity_neuron_scores(model, tokenizer, list(texts)[:similarity_texts], samples=samples,
                                            batch_size=batch_size, max_length=max_length, seed=seed)
@@ -400,12 +402,12 @@ def prune_to_macs(model:nn.Module, # an unpruned encoder of a supported family; 
                   neuron_method:str="wanda", # one of `NEURON_METHODS`
                   seq_len:int=128, min_heads:int=1, min_neurons:int=1, # as in `budget_counts`
                   compensate:bool=False, # add the removed neurons' mean contributions to the output biases
-                  batch_size:int=32, max_length:int=128, device=None, progress:bool=True, # as in `score_heads`
+                  batch_size:int=32, max_length:int=128, device=None, progress:bool=True, precision:str="auto", # as in `score_heads`
                  ) -> tuple:
     "Score, choose within `macs` and remove: `(model, head_mask, neuron_keep)`."
     budget_counts(model, macs, seq_len, min_heads, min_neurons); _check_neuron_method(neuron_method)   # fail before the pass
     hs, ns, st = score_units(model, tokenizer, texts, pruner, neuron_method, batch_size=batch_size, max_length=max_length,
-                             device=device, progress=progress, return_stats=True)
+                             device=device, progress=progress, return_stats=True, precision=precision)
     head_mask, keep = budget_masks(model, hs, ns, macs, seq_len, min_heads, min_neurons)
     if compensate: compensate_bias(model, keep, st.mean)
     return prune_neurons(prune_heads(model, head_mask), keep), head_mask, keep

@@ -25,7 +25,7 @@ from .models import adapter_for, atomic_write, attention_kernel, attention_layer
 from .files import new_dir
 from .hub_modeling import FAMILY_PREFIX, prune_kept_neurons
 from .gating import attention_maps, fit_canvas, fit_maps
-from .scorer import MAP_SIZE, HeadScorer, ScorerEnsemble, head_scores, load_pruner
+from .scorer import MAP_SIZE, HeadScorer, ScorerEnsemble, head_scores, load_pruner, score_dtype
 from .data import encode_texts, text_batches
 
 # %% auto #0
@@ -63,15 +63,16 @@ def _canvas(scorer:HeadScorer|ScorerEnsemble):
     return lambda m: fit_maps(m, canvas, "stretch")
 
 # %% ../nbs/07_prune.ipynb #508fb5ce
-def _mean_scores(model, tokenizer, texts:list, scorer, channel:int, batch_size:int, max_length:int, dev, progress:bool) -> torch.Tensor:
-    "The `[layers, heads]` scores of `scorer` averaged over `texts`, read in batches of `batch_size`."
+def _mean_scores(model, tokenizer, texts:list, scorer, channel:int, batch_size:int, max_length:int, dev, progress:bool,
+                 dtype=None) -> torch.Tensor:
+    "The `[layers, heads]` scores of `scorer` averaged over `texts`, read in batches of `batch_size`, its convolutions in `dtype`."
     total, n = 0., 0
     for chunk in tqdm(text_batches(texts, batch_size), total=-(-len(texts) // batch_size),
                       desc="scoring heads", unit="batch", disable=not progress):
         batch = {k: v.to(dev) for k, v in encode_texts(tokenizer, chunk, max_length=max_length).items()}
         long = batch["input_ids"].shape[1] > MAP_SIZE
         maps = attention_maps(model, reduce=_canvas(scorer) if long else None, **batch)
-        total, n = total + head_scores(scorer, maps, channel).double().cpu() * len(chunk), n + len(chunk)
+        total, n = total + head_scores(scorer, maps, channel, dtype=dtype).double().cpu() * len(chunk), n + len(chunk)
     return (total / n).float()
 
 # %% ../nbs/07_prune.ipynb #048924dd
@@ -95,6 +96,7 @@ def score_heads(model:nn.Module, # an unpruned encoder of a supported family
                 max_length:int=128, # tokens kept per input; longer than 128, each map is fitted to the scorer's canvas as it is made (see below)
                 device=None, # where to run; `None`: the model's device (the model and pruner are moved there)
                 progress:bool=True, # show a progress bar
+                precision:str="auto", # the pruner's convolutions: "float32", "bfloat16", or "auto" (bfloat16 where the device computes it natively; see `score_dtype`)
                ) -> torch.Tensor:
     "Score every head on a task from one pass over its unlabeled inputs: `[layers, heads]`, higher = more important."
     texts = _check_texts(texts)
@@ -103,9 +105,11 @@ def score_heads(model:nn.Module, # an unpruned encoder of a supported family
     scorer = _as_pruner(pruner)
     texts = _by_length(tokenizer, texts, is_pair, max_length)
     dev = torch.device(device) if device is not None else next(model.parameters()).device
+    dtype = score_dtype(precision, dev)  # float32 runs the scorer as it is
     model.to(dev); scorer.to(dev)
     with _evaluating(model, scorer), torch.inference_mode():
-        return _mean_scores(model, tokenizer, texts, scorer, channel, batch_size, max_length, dev, progress)
+        return _mean_scores(model, tokenizer, texts, scorer, channel, batch_size, max_length, dev, progress,
+                            None if dtype == torch.float32 else dtype)
 
 # %% ../nbs/07_prune.ipynb #556ed5f7
 def _check_texts(texts) -> list:

@@ -22,9 +22,9 @@ from .data import offline_data
 from .files import atomic_write
 
 # %% auto #0
-__all__ = ['MAP_SIZE', 'AUTHORS_CHECKPOINTS', 'TASK_CHANNELS', 'PACKAGED_PRUNER', 'PACKAGED_PRUNERS', 'HeadScorer',
-           'load_official', 'authors_checkpoint', 'head_scores', 'ScorerEnsemble', 'card_path', 'save_scorer',
-           'load_scorer', 'load_pruner']
+__all__ = ['MAP_SIZE', 'AUTHORS_CHECKPOINTS', 'TASK_CHANNELS', 'SCORE_PRECISIONS', 'PACKAGED_PRUNER', 'PACKAGED_PRUNERS',
+           'HeadScorer', 'load_official', 'authors_checkpoint', 'head_scores', 'ScorerEnsemble', 'native_bf16',
+           'score_dtype', 'card_path', 'save_scorer', 'load_scorer', 'load_pruner']
 
 # %% ../nbs/04_scorer.ipynb #3b0b20e2
 MAP_SIZE = 128
@@ -103,14 +103,23 @@ def _weights_key(module:nn.Module, device, dtype) -> tuple:
             tuple((id(t), t._version) for t in (*module.parameters(), *module.buffers())))
 
 # %% ../nbs/04_scorer.ipynb #baf306d3
-def _corner_conv(x, bg, weight, r:int, size:int, bias=None) -> tuple:
-    "The top-left corner of the convolution's output (`weight`, `bias`, stride 2) that sees `x`, the `r x r` corner of an input of `size` whose rest is the background `bg`; and its size."
+def _corner_conv(x, bg, weight, r:int, size:int, bias=None, bufs:dict|None=None, act:bool=False) -> tuple:
+    "The top-left corner of the convolution's output (`weight`, `bias`, stride 2) that sees `x`, the `r x r` corner of an input of `size` whose rest is the background `bg`; and its size. With `act`, `x` goes through the leaky ReLU on its way in."
     n, r_out = len(x), min(r // 2 + 1, size // 2)  # output rows (and columns) that see the corner
     m = min(2 * r_out + 2, size + 2)  # padded input rows they read
+    inp = _background(bg, n, m, r, x, bufs)
+    if act: torch.ops.aten.leaky_relu.out(x, 0.2, out=inp[..., 1:r + 1, 1:r + 1])  # activation and copy in one pass
+    else: inp[..., 1:r + 1, 1:r + 1] = x
+    return F.conv2d(inp, weight, bias, stride=2)[..., :r_out, :r_out], r_out  # the padding is already in `inp`
+
+def _background(bg, n:int, m:int, r:int, x, bufs:dict|None):
+    "An `[n, C, m, m]` input holding the background `bg`, whose `r x r` corner the caller overwrites; `bufs` keeps the last one per background, for reuse."
+    key = (n, m, r, x.dtype, x.device)
+    if bufs is not None and bufs.get(bg.data_ptr(), (None,))[0] == key: return bufs[bg.data_ptr()][1]
     inp = torch.empty((n, bg.shape[1], m, m), device=x.device, dtype=x.dtype, memory_format=torch.channels_last)
     inp.copy_(bg[..., :m, :m].expand(n, -1, -1, -1))
-    inp[..., 1:r + 1, 1:r + 1] = x
-    return F.conv2d(inp, weight, bias, stride=2)[..., :r_out, :r_out], r_out  # the padding is already in `inp`
+    if bufs is not None: bufs[bg.data_ptr()] = (key, inp)
+    return inp
 
 # %% ../nbs/04_scorer.ipynb #2f2ff4cd
 @patch
@@ -218,14 +227,17 @@ TASK_CHANNELS = {"pair": 0, "single": 1}
 def head_scores(scorer:HeadScorer, # the pruner
                 maps:torch.Tensor, # `[layers, batch, heads, S, S]` attention maps (any S; fitted to 128)
                 channel:int, # 0 for sentence-pair tasks, 1 for single-sentence tasks
-                chunk:int=512 # maps scored at once
+                chunk:int=512, # maps scored at once
+                dtype:torch.dtype|None=None, # the convolutions' dtype in eval mode without gradients (see "Half the bits" below); `None`: the scorer's
                ) -> torch.Tensor:
     "Each head's score, `[layers, heads]`: channel `channel` of the scorer on its maps, averaged over the batch."
     _check_head_maps(maps, channel, chunk)
     L, B, H, S = maps.shape[:4]
     p = next(scorer.parameters())
     flat = maps.reshape(L * B * H, 1, S, maps.shape[-1]).to(device=p.device, dtype=p.dtype)
-    out = torch.cat([scorer.score_maps(flat[i:i + chunk])[:, channel] for i in range(0, len(flat), chunk)])
+    if dtype is not None and isinstance(scorer, HeadScorer): scorer = ScorerEnsemble([scorer]).train(scorer.training)
+    kw = {} if dtype is None else dict(dtype=dtype)
+    out = torch.cat([scorer.score_maps(flat[i:i + chunk], **kw)[:, channel] for i in range(0, len(flat), chunk)])
     return out.view(L, B, H).mean(1)
 
 # %% ../nbs/04_scorer.ipynb #e5703eaa
@@ -278,46 +290,69 @@ def _folded(conv:nn.Conv2d, bn:nn.BatchNorm2d) -> tuple:
 # %% ../nbs/04_scorer.ipynb #9887391f
 @patch
 def _fused(self:ScorerEnsemble, device, dtype) -> tuple:
-    "`(first, blocks, zeros)`: the members' first filters side by side, each member's later blocks folded, each member's backgrounds; cached."
+    "`(first, blocks, zeros, bufs)`: the members' first filters side by side, each member's later blocks folded, each member's backgrounds, in `dtype`; and room for their padded inputs (`_background`). Cached."
     key = _weights_key(self, device, dtype)
     cache = getattr(self, "_fused_cache", None)
     if cache is not None and cache[0] == key: return cache[1]
-    with torch.no_grad():
-        first = torch.cat([m.main[0].weight for m in self.members])  # [members * ndf, 1, 4, 4]
-        blocks = [[_folded(m.main[i], m.main[i + 1]) for i in (2, 5, 8, 11)] for m in self.members]
-        zeros = [m._zero_acts(device, dtype) for m in self.members]
-    self._fused_cache = (key, (first, blocks, zeros))
-    return first, blocks, zeros
+    cast, own = (lambda t: t.to(device=device, dtype=dtype)), self.members[0].main[0].weight.dtype
+    with torch.no_grad():  # folded in the members' own dtype, then cast; the last block's input stays in theirs
+        first = cast(torch.cat([m.main[0].weight for m in self.members]))  # [members * ndf, 1, 4, 4]
+        blocks = [[tuple(map(cast, _folded(m.main[i], m.main[i + 1]))) for i in (2, 5, 8, 11)] for m in self.members]
+        zeros = [([cast(b) for b in bg], x0) for bg, x0 in (m._zero_acts(device, own) for m in self.members)]
+    self._fused_cache = (key, (first, blocks, zeros, {}))
+    return self._fused_cache[1]
 
 # %% ../nbs/04_scorer.ipynb #d64bd584
-def _rest_corner(scorer:HeadScorer, x, r:int, blocks:list, zeros:tuple) -> torch.Tensor:
-    "Scores `[N, 2]` of `scorer` from its first block's output corner `x` (`r x r`), through its folded `blocks` on its backgrounds `zeros`."
+def _rest_corner(scorer:HeadScorer, x, r:int, blocks:list, zeros:tuple, bufs:dict|None=None) -> torch.Tensor:
+    "Scores `[N, 2]` of `scorer` from its first convolution's output corner `x` (`r x r`, before the activation), through its folded `blocks` on its backgrounds `zeros`."
     bg, x0 = zeros
     size = MAP_SIZE // 2
-    for b, (w, bias) in enumerate(blocks):
-        x, r = _corner_conv(x, bg[b + 1], w, r, size, bias)
-        x, size = F.leaky_relu_(x, 0.2), size // 2
-    return _last_block(scorer, x, x0, r)
+    for b, (w, bias) in enumerate(blocks):  # each block's activation is applied as its output enters the next block
+        x, r = _corner_conv(x, bg[b + 1], w, r, size, bias, bufs, act=True)
+        size //= 2
+    return _last_block(scorer, F.leaky_relu(x, 0.2).to(x0.dtype), x0, r)
 
 # %% ../nbs/04_scorer.ipynb #41a81c13
 @patch
 def _score_fused(self:ScorerEnsemble, maps:torch.Tensor) -> torch.Tensor:
     "Scores `[N, 2]` of `[N, 1, S, S]` maps with `S < 128`, in eval mode: one first convolution for all members, then each member's corner."
-    first, blocks, zeros = self._fused(maps.device, maps.dtype)
-    h, r = _corner_conv(maps, zeros[0][0][0], first, maps.shape[-1], MAP_SIZE)  # every member's first background is zeros
-    h, n = F.leaky_relu_(h, 0.2), self.ndf
-    return torch.stack([_rest_corner(m, h[:, k * n:(k + 1) * n], r, bl, z)
+    first, blocks, zeros, bufs = self._fused(maps.device, maps.dtype)
+    h, r = _corner_conv(maps, zeros[0][0][0], first, maps.shape[-1], MAP_SIZE, bufs=bufs)  # every member's first background is zeros
+    n = self.ndf  # each member's slice is activated as it enters its next block
+    return torch.stack([_rest_corner(m, h[:, k * n:(k + 1) * n], r, bl, z, bufs)
                         for k, (m, bl, z) in enumerate(zip(self.members, blocks, zeros))]).mean(0)
 
 # %% ../nbs/04_scorer.ipynb #f3c8abe2
 @patch
-def score_maps(self:ScorerEnsemble, maps:torch.Tensor # `[N, 1, S, S]` attention maps of any size `S`
+def score_maps(self:ScorerEnsemble, maps:torch.Tensor, # `[N, 1, S, S]` attention maps of any size `S`
+               dtype:torch.dtype|None=None, # what the shared pass's convolutions compute in (`None`: the maps' dtype), e.g. `torch.bfloat16`
               ) -> torch.Tensor:
     "Scores `[N, 2]`: the mean of the members' `score_maps`; without gradients and in eval mode, from one pass shared by the members."
     if torch.is_grad_enabled() or self.training or any(m.training for m in self.members): return self._score_each(maps)
-    maps = _to_corner(maps, self.fit)  # stretched once for all members
+    maps = _to_corner(maps, self.fit)  # stretched once for all members, in the maps' own dtype
     if maps.shape[-1] >= MAP_SIZE: return self(fit_maps(maps, MAP_SIZE))
-    return self._score_fused(maps)
+    return self._score_fused(maps if dtype is None else maps.to(dtype))
+
+# %% ../nbs/04_scorer.ipynb #d34b5c4e
+SCORE_PRECISIONS = ("auto", "float32", "bfloat16")
+
+def native_bf16(device=None # a device, or `None` for the CPU
+               ) -> bool:
+    "Whether `device` computes bfloat16 natively: a CUDA GPU that supports it, or a CPU with AVX-512 BF16 or AMX."
+    device = torch.device("cpu" if device is None else device)
+    if device.type == "cuda": return torch.cuda.is_bf16_supported()
+    if device.type != "cpu": return False
+    checks = (getattr(torch.cpu, n, None) for n in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    return any(bool(c()) for c in checks if c is not None)
+
+def score_dtype(precision:str="auto", # one of `SCORE_PRECISIONS`
+                device=None, # where the scorer runs (`None`: the CPU)
+               ) -> torch.dtype:
+    "The dtype of the scorer's convolutions for `precision`: \"auto\" is bfloat16 where `native_bf16(device)`, else float32."
+    if precision not in SCORE_PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(SCORE_PRECISIONS)}; got {precision!r}.")
+    if precision == "auto": precision = "bfloat16" if native_bf16(device) else "float32"
+    return getattr(torch, precision)
 
 # %% ../nbs/04_scorer.ipynb #ecc409b8
 def card_path(path:str|Path) -> Path:
