@@ -41,6 +41,9 @@ Methods:
 - `importance`: the label-based reference: `label_importance(..., neurons=True)` with the GLUE table's
   `importance_protocol` (a fresh MiniLM fine-tuned for 1 epoch on the cell's training rows, then |d loss / d gate| of
   every head and every feed-forward neuron on the same 2,000 inputs, with their labels).
+- `unpruned` (asked for by name, not in the default list): nothing removed, the same protocol in this environment, so
+  that the pruned cells' fine-tuning time has a reference measured on the same machine (cells `*__unpruned__m100__s*`,
+  shown in every budget's report).
 For `joint`, `magnitude` and `importance` the seed is the fine-tuning's alone (their scores are computed once per task).
 """
 import argparse, json, os, statistics, sys, tempfile, time, traceback
@@ -75,8 +78,12 @@ class MacsBench(Bench):
         self.scores_dir = self.cells_dir / "scores"
         self._data = {}
 
+    def budget(self, method) -> float:
+        "The budget a cell of `method` prunes to: `--macs`, or 1 (nothing removed) for `unpruned`."
+        return 1.0 if method == "unpruned" else self.macs
+
     def cell_path(self, task, method, seed):
-        return self.cells_dir / f"{task}__{method}__m{int(round(self.macs * 100))}__s{seed}.json"
+        return self.cells_dir / f"{task}__{method}__m{int(round(self.budget(method) * 100))}__s{seed}.json"
 
     def cells(self, tasks, methods, seeds):
         "Seed by seed, task by task (in `tasks`' order), the methods alternating within each task."
@@ -85,7 +92,7 @@ class MacsBench(Bench):
     def unit_scores(self, task, method, seed) -> tuple:
         "`(head scores [layers, heads], neuron scores per layer, seconds they took, whether read from the cache)`; joint and magnitude cached per task."
         path = self.scores_dir / f"{task}__{method}.json"
-        if method != "random" and path.is_file():
+        if method not in ("random", "unpruned") and path.is_file():
             c = json.loads(path.read_text())
             return torch.tensor(c["heads"]), [torch.tensor(n) for n in c["neurons"]], c["score_seconds"], True
         t0 = time.perf_counter()
@@ -95,12 +102,13 @@ class MacsBench(Bench):
             hs, ns = score_units(model, tok, self.data(task)[2], None, max_length=self.S["max_length"], device=self.device, progress=False)
         elif method == "random": hs, ns = random_scores(*head_grid(model), seed=seed), neuron_scores(model, None, "random", seed)
         elif method == "magnitude": hs, ns = head_magnitude(model), neuron_scores(model, None, "magnitude")
+        elif method == "unpruned": hs, ns = torch.ones(*head_grid(model)), [torch.ones(n) for n in neurons_per_layer(model)]
         elif method == "importance":
             r = label_importance(None, [task], self.glue, device=self.device, neurons=True, **importance_protocol(self.S, task))[task]
             hs, ns = r["importance"], r["neuron_importance"]
         else: raise ValueError(method)
         sec = time.perf_counter() - t0
-        if method != "random":
+        if method not in ("random", "unpruned"):
             write_json(path, dict(task=task, method=method, score_rows=len(self.data(task)[2]), score_seconds=sec,
                                   heads=hs.tolist(), neurons=[n.tolist() for n in ns]), indent=None)
         return hs, ns, sec, False
@@ -114,12 +122,12 @@ class MacsBench(Bench):
         hs, ns, score_sec, cached = self.unit_scores(task, method, seed)
         model, tok = load_encoder()
         full = macs_per_token(model, SEQ_LEN)
-        head_mask, keep = budget_masks(model, hs, ns, self.macs, SEQ_LEN)
+        head_mask, keep = budget_masks(model, hs, ns, self.budget(method), SEQ_LEN)
         prune_neurons(prune_heads(model, head_mask), keep)
         kept = dict(macs=macs_per_token(model, SEQ_LEN) / full, heads=heads_per_layer(model), neurons=neurons_per_layer(model))
         res = self.fit(model, tok, task, seed)
         out = {k: v for k, v in res.items() if k != "model"}
-        out.update(method=method, budget=self.macs, **kept, seq_len=SEQ_LEN, score_seconds=score_sec, scores_cached=cached)
+        out.update(method=method, budget=self.budget(method), **kept, seq_len=SEQ_LEN, score_seconds=score_sec, scores_cached=cached)
         out.update(self.record(res["model"].encoder, task, load0))
         out.update(kept_heads=[r.nonzero().flatten().tolist() for r in head_mask], kept_neurons=[k.tolist() for k in keep])
         write_json(path, out)
@@ -130,7 +138,7 @@ class MacsBench(Bench):
     def run(self, cells, tasks, methods, seeds):
         for c in cells:
             try:
-                if self.run_cell(*c): report(self.res, self.macs, tasks, methods, seeds)
+                if self.run_cell(*c): report(self.res, self.macs, tasks)
             except KeyboardInterrupt: raise
             except Exception:
                 log(f"FAILED {self.cell_path(*c).stem}:"); traceback.print_exc()
@@ -148,7 +156,8 @@ def _fmt(xs) -> str:
 
 def report(res_dir, macs, tasks=TASKS, methods=METHODS, seeds=SEEDS):
     """Write glue_macs_m<budget %>.md from the JSON files alone: per method the average over tasks, per task the mean over every seed
-    on disk; PARTIAL while a cell of `tasks` x `methods` x (`seeds` and the seeds on disk) is missing."""
+    on disk; PARTIAL while a cell of `tasks` x `methods` (every method of the protocol, unless told) x (`seeds` and the
+    seeds on disk) is missing."""
     res_dir = Path(res_dir)
     r = int(round(macs * 100))
     cells = [json.loads(p.read_text()) for p in sorted((res_dir / "glue_macs").glob(f"*__m{r}__s*.json"))]
@@ -158,6 +167,7 @@ def report(res_dir, macs, tasks=TASKS, methods=METHODS, seeds=SEEDS):
                if not any(c["task"] == t and c["method"] == m and c["seed"] == s for c in cells)]
     status = f"PARTIAL: {len(missing)} of {len(tasks) * len(methods) * len(seeds)} cells missing" if missing else "complete"
     unp = [json.loads(p.read_text()) for p in sorted((RESULTS / "glue").glob("*__unpruned__r0__s*.json"))] if res_dir == RESULTS else []
+    here = [json.loads(p.read_text()) for p in sorted((res_dir / "glue_macs").glob("*__unpruned__m100__s*.json"))]
     lines = [f"# GLUE dev, MiniLM pruned to {r}% of its multiply-adds (heads and neurons)", "",
              f"**{status}** (seeds {', '.join(map(str, seeds))}; tasks {', '.join(get_task(t).folder for t in tasks)}).", "",
              "Written by `benchmarks/glue_macs.py` (see its docstring for the protocol: the GLUE table's, with heads and "
@@ -181,6 +191,12 @@ def report(res_dir, macs, tasks=TASKS, methods=METHODS, seeds=SEEDS):
         per = [[c["main"] for c in unp if c["task"] == t and c["seed"] in seeds] for t in tasks]
         avg = f"{100 * statistics.mean(statistics.mean(x) for x in per):.1f}" if all(per) else "-"
         lines.append("| unpruned (the GLUE table's runs) | " + " | ".join(_fmt(x) if x else "-" for x in per) + f" | {avg} | 1.000 | 1.00x | |")
+    if here:  # the same protocol in this environment: the fine-tuning time the pruned cells compare with
+        per = [[c["main"] for c in here if c["task"] == t] for t in tasks]
+        avg = f"{100 * statistics.mean(statistics.mean(x) for x in per):.1f}" if all(per) else "-"
+        lines.append("| unpruned (`--methods unpruned`, this environment) | " + " | ".join(_fmt(x) if x else "-" for x in per) +
+                     f" | {avg} | 1.000 | {statistics.mean(c['inference_speedup'] for c in here):.2f}x | "
+                     f"{statistics.mean(c['train_seconds'] for c in here):.0f} |")
     lines += ["", "## Every cell", "", "| task | method | seed | main | macs | heads per layer | neurons per layer | "
               "fine-tuning s | scoring s | inference speed | load average (start, end) |", "|---|---|---:|---:|---:|---|---|---:|---:|---:|---|"]
     order = {t: i for i, t in enumerate(TASKS)}
@@ -191,6 +207,7 @@ def report(res_dir, macs, tasks=TASKS, methods=METHODS, seeds=SEEDS):
                      f"{c['load_average'][0]:.1f}, {c['load_average'][1]:.1f} |")
     if missing: lines += ["", f"Cells still to run ({len(missing)}): " + ", ".join(f"`{x}`" for x in missing) + "."]
     summary = summarize(cells, tasks, methods, unp, macs, status)
+    summary["finetune_time"] = finetune_time(cells, here)
     lines[6:6] = target_lines(summary)
     write_text(report_path(res_dir, macs), "\n".join(lines) + "\n")
     write_json(report_path(res_dir, macs).with_suffix(".json"), summary)
@@ -225,6 +242,15 @@ def summarize(cells, tasks, methods, unp, macs, status) -> dict:
                                          tasks_joint_higher=sum(p[0] > p[1] for p in pairs.values()), seeds={t: p[2] for t, p in pairs.items()})
     return out
 
+def finetune_time(cells, here) -> dict:
+    "Per method, its fine-tuning seconds against the unpruned model's in this environment, on the (task, seed) pairs both ran."
+    ref = {(c["task"], c["seed"]): c["train_seconds"] for c in here}
+    out = {}
+    for m in sorted({c["method"] for c in cells}):
+        pairs = [(c["train_seconds"], ref[c["task"], c["seed"]]) for c in cells if c["method"] == m and (c["task"], c["seed"]) in ref]
+        if pairs: out[m] = dict(seconds=sum(a for a, _ in pairs), unpruned_seconds=sum(b for _, b in pairs), cells=len(pairs))
+    return out
+
 def target_lines(summary) -> list:
     "The issue's targets at this budget, read from `summary`: the GLUE average, and the joint method against the baselines."
     r, j = int(round(summary["macs"] * 100)), summary["methods"].get("joint", {})
@@ -236,6 +262,10 @@ def target_lines(summary) -> list:
         out.append(f"- `joint` against `{b}` on the seeds both ran: average {100 * c['joint']:.1f} against {100 * c['other']:.1f}, "
                    f"higher on {c['tasks_joint_higher']} of {len(summary['tasks'])} tasks "
                    f"({'above on the average and on at least 4 tasks' if c['joint'] > c['other'] and c['tasks_joint_higher'] >= 4 else 'NOT above on the average and on 4 tasks'}).")
+    for m, f in summary.get("finetune_time", {}).items():
+        out.append(f"- Fine-tuning time of `{m}` against the unpruned model's on the same {f['cells']} (task, seed) cells, "
+                   f"this environment: {f['seconds']:.0f} s against {f['unpruned_seconds']:.0f} s "
+                   f"({f['unpruned_seconds'] / f['seconds']:.2f}x faster).")
     return out + [""] if len(out) > 2 else []
 
 def plot(res_dir):
@@ -286,10 +316,10 @@ def main():
         sys.exit("glue_macs: --quick results are not the benchmark's: give --results a scratch folder (or leave it out).")
     tasks = [get_task(t).name for t in a.tasks.split(",") if t.strip()]
     methods = [m.strip() for m in a.methods.split(",") if m.strip()]
-    bad = [m for m in methods if m not in METHODS]
-    if bad: sys.exit(f"glue_macs: unknown method(s) {bad}: choose from {METHODS}.")
+    bad = [m for m in methods if m not in METHODS + ["unpruned"]]
+    if bad: sys.exit(f"glue_macs: unknown method(s) {bad}: choose from {METHODS} (or unpruned: the reference in this environment).")
     if a.report:
-        report(Path(a.results), a.macs, tasks, methods, seeds); log(f"report: {report_path(a.results, a.macs)}"); return
+        report(Path(a.results), a.macs, tasks); log(f"report: {report_path(a.results, a.macs)}"); return
     check_glue(a.glue, "glue_macs")
     if a.device is None: a.device = "cuda" if torch.cuda.is_available() else "cpu"
     import datasets, transformers
@@ -300,7 +330,7 @@ def main():
     bench.cells_dir.mkdir(parents=True, exist_ok=True)
     log(f"results in {bench.cells_dir}" + (" (quick smoke test)" if a.quick else "") + f"; budget {a.macs:.0%} of the multiply-adds")
     bench.run(bench.cells(tasks, methods, seeds), tasks, methods, seeds)
-    report(Path(a.results), a.macs, tasks, methods, seeds)
+    report(Path(a.results), a.macs, tasks)
     log(f"report: {report_path(a.results, a.macs)}")
 
 if __name__ == "__main__": main()
