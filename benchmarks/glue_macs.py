@@ -41,7 +41,7 @@ Methods:
 - `importance`: the label-based reference: `label_importance(..., neurons=True)` with the GLUE table's
   `importance_protocol` (a fresh MiniLM fine-tuned for 1 epoch on the cell's training rows, then |d loss / d gate| of
   every head and every feed-forward neuron on the same 2,000 inputs, with their labels).
-- `unpruned` (asked for by name, not in the default list): nothing removed, the same protocol in this environment, so
+- `unpruned` (asked for by name, not in the default list): nothing removed, the same protocol on the same machine, so
   that the pruned cells' fine-tuning time has a reference measured on the same machine (cells `*__unpruned__m100__s*`,
   shown in every budget's report).
 For `joint`, `magnitude` and `importance` the seed is the fine-tuning's alone (their scores are computed once per task).
@@ -104,7 +104,8 @@ class MacsBench(Bench):
         elif method == "magnitude": hs, ns = head_magnitude(model), neuron_scores(model, None, "magnitude")
         elif method == "unpruned": hs, ns = torch.ones(*head_grid(model)), [torch.ones(n) for n in neurons_per_layer(model)]
         elif method == "importance":
-            r = label_importance(None, [task], self.glue, device=self.device, neurons=True, **importance_protocol(self.S, task))[task]
+            r = label_importance(None, [task], self.glue, device=self.device, neurons=True, cache_dir=self.cells_dir / "importance",
+                                 **importance_protocol(self.S, task))[task]   # the cache: also studies/neuron_fit.py's targets
             hs, ns = r["importance"], r["neuron_importance"]
         else: raise ValueError(method)
         sec = time.perf_counter() - t0
@@ -174,8 +175,9 @@ def report(res_dir, macs, tasks=TASKS, methods=METHODS, seeds=SEEDS):
              "feed-forward neurons removed before fine-tuning, the same share in every layer). Scores x 100: mean ± std "
              "over seeds, n = seeds counted. The average is over tasks of the per-task means; \"partial\" when a task "
              "has no cell yet. macs: the multiply-adds per token at 128 tokens kept, measured on the pruned model. "
-             "Speed: inference throughput relative to the full MiniLM at batch 32 x 128 tokens, timed in turns in the "
-             "same process.", ""]
+             "Inference speed (median over cells): throughput relative to the full MiniLM at batch 32 x 128 tokens, timed in turns in the "
+             "same process; fine-tuning s: median over cells. A cell whose load average (at its start or end) is well above 2 shared the CPU "
+             "with other work: its times (not its score) are disturbed.", ""]
     head = ["method", *[get_task(t).folder for t in tasks], "average", "macs kept", "inference speed", "fine-tuning s"]
     lines += ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for m in methods:
@@ -185,16 +187,16 @@ def report(res_dir, macs, tasks=TASKS, methods=METHODS, seeds=SEEDS):
         mk, sp, ts = [x for t in tasks for x in by(t, m, "macs")], [x for t in tasks for x in by(t, m, "inference_speedup")], \
                      [x for t in tasks for x in by(t, m, "train_seconds")]
         lines.append("| " + " | ".join([LABELS.get(m, m), *[_fmt(x) if x else "-" for x in per], avg,
-                                        f"{statistics.mean(mk):.3f}" if mk else "-", f"{statistics.mean(sp):.2f}x" if sp else "-",
-                                        f"{statistics.mean(ts):.0f}" if ts else "-"]) + " |")
+                                        f"{statistics.mean(mk):.3f}" if mk else "-", f"{statistics.median(sp):.2f}x" if sp else "-",
+                                        f"{statistics.median(ts):.0f}" if ts else "-"]) + " |")
     if unp:
         per = [[c["main"] for c in unp if c["task"] == t and c["seed"] in seeds] for t in tasks]
         avg = f"{100 * statistics.mean(statistics.mean(x) for x in per):.1f}" if all(per) else "-"
         lines.append("| unpruned (the GLUE table's runs) | " + " | ".join(_fmt(x) if x else "-" for x in per) + f" | {avg} | 1.000 | 1.00x | |")
-    if here:  # the same protocol in this environment: the fine-tuning time the pruned cells compare with
+    if here:  # the same protocol on the same machine: the fine-tuning time the pruned cells compare with
         per = [[c["main"] for c in here if c["task"] == t] for t in tasks]
         avg = f"{100 * statistics.mean(statistics.mean(x) for x in per):.1f}" if all(per) else "-"
-        lines.append("| unpruned (`--methods unpruned`, this environment) | " + " | ".join(_fmt(x) if x else "-" for x in per) +
+        lines.append("| unpruned (`--methods unpruned`, same machine) | " + " | ".join(_fmt(x) if x else "-" for x in per) +
                      f" | {avg} | 1.000 | {statistics.mean(c['inference_speedup'] for c in here):.2f}x | "
                      f"{statistics.mean(c['train_seconds'] for c in here):.0f} |")
     lines += ["", "## Every cell", "", "| task | method | seed | main | macs | heads per layer | neurons per layer | "
@@ -243,7 +245,7 @@ def summarize(cells, tasks, methods, unp, macs, status) -> dict:
     return out
 
 def finetune_time(cells, here) -> dict:
-    "Per method, its fine-tuning seconds against the unpruned model's in this environment, on the (task, seed) pairs both ran."
+    "Per method, its fine-tuning seconds against the unpruned model's on the same machine, on the (task, seed) pairs both ran."
     ref = {(c["task"], c["seed"]): c["train_seconds"] for c in here}
     out = {}
     for m in sorted({c["method"] for c in cells}):
@@ -264,7 +266,7 @@ def target_lines(summary) -> list:
                    f"({'above on the average and on at least 4 tasks' if c['joint'] > c['other'] and c['tasks_joint_higher'] >= 4 else 'NOT above on the average and on 4 tasks'}).")
     for m, f in summary.get("finetune_time", {}).items():
         out.append(f"- Fine-tuning time of `{m}` against the unpruned model's on the same {f['cells']} (task, seed) cells, "
-                   f"this environment: {f['seconds']:.0f} s against {f['unpruned_seconds']:.0f} s "
+                   f"same machine: {f['seconds']:.0f} s against {f['unpruned_seconds']:.0f} s "
                    f"({f['unpruned_seconds'] / f['seconds']:.2f}x faster).")
     return out + [""] if len(out) > 2 else []
 
@@ -317,7 +319,7 @@ def main():
     tasks = [get_task(t).name for t in a.tasks.split(",") if t.strip()]
     methods = [m.strip() for m in a.methods.split(",") if m.strip()]
     bad = [m for m in methods if m not in METHODS + ["unpruned"]]
-    if bad: sys.exit(f"glue_macs: unknown method(s) {bad}: choose from {METHODS} (or unpruned: the reference in this environment).")
+    if bad: sys.exit(f"glue_macs: unknown method(s) {bad}: choose from {METHODS} (or unpruned: the reference on the same machine).")
     if a.report:
         report(Path(a.results), a.macs, tasks); log(f"report: {report_path(a.results, a.macs)}"); return
     check_glue(a.glue, "glue_macs")
