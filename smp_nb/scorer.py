@@ -340,7 +340,9 @@ def native_bf16(device=None # a device, or `None` for the CPU
                ) -> bool:
     "Whether `device` computes bfloat16 natively: a CUDA GPU that supports it, or a CPU with AVX-512 BF16 or AMX."
     device = torch.device("cpu" if device is None else device)
-    if device.type == "cuda": return torch.cuda.is_bf16_supported(including_emulation=False)   # e.g. not a T4
+    if device.type == "cuda":  # natively only (e.g. not a T4); torch before 2.3 has no `including_emulation`
+        try: return torch.cuda.is_bf16_supported(including_emulation=False)
+        except TypeError: return torch.cuda.is_bf16_supported()
     if device.type != "cpu": return False
     checks = (getattr(torch.cpu, n, None) for n in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
     return any(bool(c()) for c in checks if c is not None)
