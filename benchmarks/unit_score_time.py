@@ -3,8 +3,8 @@ three-fit head pruner and Wanda neuron statistics from one pass) and `score_head
 convolutions in bfloat16, on the same 2,000 SST-2 training sentences of the offline MiniLM.
 
 Claim: heads and neurons of MiniLM score from 2,000 SST-2 sentences in about 15 s on a 2-core CPU with native
-  bfloat16 (the default `precision="auto"` there; 15.0 s in one run, 16.7 s in a slower one), 0.70x the time of the
-  heads alone in float32; and bfloat16 keeps the same heads as float32 at 25%, 50% and 75% pruned, on all five GLUE
+  bfloat16 (the default `precision="auto"` there; 15.0 s in one run, 16.6-16.7 s in two slower ones), 0.68x-0.71x the
+  time of the heads alone in float32; and bfloat16 keeps the same heads as float32 at 25%, 50% and 75% pruned, on all five GLUE
   tasks. Shown by the scorer page (half the bits) and the neurons results page.
 Run:    python benchmarks/unit_score_time.py --repeats 5 --out benchmarks/results/unit_score_time.json
 Time:   about 8 minutes on a 2-core CPU with the CPU to itself (4 runs x 5 repeats, a warm-up, and the agreement

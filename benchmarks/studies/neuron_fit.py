@@ -44,18 +44,26 @@ def _z(x:torch.Tensor) -> torch.Tensor:
     "`x` standardised (one layer's neurons)."
     return (x - x.mean()) / x.std().clamp_min(1e-12)
 
+def feature_rows(model, st) -> list:
+    "Per layer, a `[neurons, features]` tensor of `FEATURES`, each standardised within the layer, from the statistics `st` of a pass over `model`."
+    log_ = lambda xs: [x.clamp_min(1e-12).log() for x in xs]
+    raw = dict(act_norm=log_(st.norm), out_norm=log_(_out_norms(model)), in_norm=log_(_in_norms(model)),
+               wanda=log_(neuron_scores(model, st, "wanda")), flap=log_(neuron_scores(model, st, "flap")),
+               mean=st.mean, std=[v.sqrt() for v in st.var])
+    return [torch.stack([_z(raw[f][l].double()) for f in FEATURES], 1) for l in range(len(st.sum))]
+
+def fitted_scores(X:list, weights:dict) -> list:
+    "Per layer, the fitted score of each neuron: the ridge `weights` (as `neuron_fit.json` records them) applied to `feature_rows`."
+    w = torch.tensor([weights[f] for f in FEATURES], dtype=torch.float64)
+    return [x @ w + weights["bias"] for x in X]
+
 def features(task:str, glue, S:dict) -> tuple:
     "`(per-layer [neurons, features] tensors, {score name: per-layer scores})` from one label-free pass over the task's scoring inputs."
     model, tok = load_encoder()
     rows = _subsample(_subsample(load_task(task, "train", glue), S["train_rows"].get(task), S["rows_seed"], "train_rows"),
                       S["score_rows"], S["rows_seed"], "score_rows")
     with neuron_stats(model) as st: score_heads(model, tok, task_texts(rows, task), progress=False, max_length=S["max_length"])
-    log_ = lambda xs: [x.clamp_min(1e-12).log() for x in xs]
-    raw = dict(act_norm=log_(st.norm), out_norm=log_(_out_norms(model)), in_norm=log_(_in_norms(model)),
-               wanda=log_(neuron_scores(model, st, "wanda")), flap=log_(neuron_scores(model, st, "flap")),
-               mean=st.mean, std=[v.sqrt() for v in st.var])
-    X = [torch.stack([_z(raw[f][l].double()) for f in FEATURES], 1) for l in range(len(st.sum))]
-    return X, dict(wanda=neuron_scores(model, st, "wanda"), flap=neuron_scores(model, st, "flap"),
+    return feature_rows(model, st), dict(wanda=neuron_scores(model, st, "wanda"), flap=neuron_scores(model, st, "flap"),
                    magnitude=neuron_scores(model, None, "magnitude"))
 
 def ridge(X:torch.Tensor, y:torch.Tensor, lam:float=1.0) -> torch.Tensor:
@@ -86,10 +94,11 @@ def main(argv=None):
     for t in tasks:
         train = [u for u in tasks if u != t]
         w = ridge(torch.cat([x for u in train for x in data[u][0]]), torch.cat([y for u in train for y in data[u][1]]))
-        fitted = [torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], 1) @ w for x in data[t][0]]
+        weights = dict(zip(FEATURES + ["bias"], w.tolist()))
         X, y, base = data[t]
+        fitted = fitted_scores(X, weights)
         out["held_out"][t] = dict(fitted=spearman_layers(fitted, y), **{k: spearman_layers(v, y) for k, v in base.items()},
-                                  weights=dict(zip(FEATURES + ["bias"], w.tolist())))
+                                  weights=weights)
         log(t, {k: round(v, 3) for k, v in out["held_out"][t].items() if k != "weights"})
     out["mean"] = {k: sum(v[k] for v in out["held_out"].values()) / len(tasks) for k in ("fitted", "wanda", "flap", "magnitude")}
     print(json.dumps(out["mean"], indent=1))

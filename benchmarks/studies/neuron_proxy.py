@@ -12,15 +12,21 @@ with Spearman 0.63 on average against the three-seed GLUE score. Here it scores,
 of its multiply-adds with the packaged head pruner's heads and the neurons of each estimator (`wanda`, the default;
 `flap`, with and without its bias compensation; `similarity`; `magnitude`; `random`, three seeds), and two other
 splits of the same budget with Wanda's neurons (4 or 8 heads of 12 per layer instead of 6, the neurons filling the
-rest). Labels are used only to evaluate. Then, as a check that the proxy also ranks budgets' masks, it scores the
-exact masks of `glue_macs.py`'s cells at 50% and reports Spearman's correlation with their full fine-tuned scores.
+rest), and two that spend it unevenly across layers: `wanda_global` (6 heads per layer, the same total of neurons chosen
+by Wanda's scores of all layers ranked together, each layer keeping at least one) and `heads_global` (the same total
+of heads chosen by the pruner's scores ranked together, `topk_mask(per_layer=False)`, Wanda's neurons per layer).
+Last, `fitted`: the learned neuron score of `neuron_fit.py`, with the weights fitted on the other four tasks (read
+from `neuron_fit.json`; skipped until that study has run). Labels are used only to evaluate. Then, as a check that
+the proxy also ranks budgets' masks, it scores the exact masks of `glue_macs.py`'s cells at 50% (once per distinct
+mask: label-free and label-based scores give every seed the same one) and reports Spearman's correlation with their
+full fine-tuned scores.
 
 Each proxy run is one JSON in benchmarks/results/neuron_proxy/ (written atomically; an existing file is skipped, so an
 interrupted run resumes); the summary goes to benchmarks/results/neuron_proxy.json. Choosing the default neuron score
 from this table is selection over the variants tried: the summary says how many, and glue_macs' full fine-tuning is
 the check.
 
-Time: 19-60 s a proxy run on a 2-core CPU; 5 tasks x 10 variants and the glue_macs masks, about 70 runs, 40-60 minutes;
+Time: 19-60 s a proxy run on a 2-core CPU; 5 tasks x 13 variants and the glue_macs masks, about 90 runs, 45-70 minutes;
 the scoring passes about 2 minutes; --quick about a minute.
 """
 import argparse, copy, json, math, statistics, sys, tempfile, time
@@ -32,17 +38,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: com
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import RESULTS, add_glue_arg, log, write_json
 from finetune_proxy import PROXY, QUICK, spearman
+from neuron_fit import feature_rows, fitted_scores
 from smp_nb.data import load_task, task_texts
 from smp_nb.finetune import _subsample, finetune
 from smp_nb.models import head_grid, load_encoder, neurons_per_layer
 from smp_nb.neurons import (_unit_sizes, budget_masks, compensate_bias, neuron_scores, prune_neurons, score_units,
                             similarity_neuron_scores)
 from smp_nb.prune import macs_per_token, prune_heads
+from smp_nb.sampling import topk_mask
 
 TASKS = ["rte", "mrpc", "stsb", "cola", "sst2"]
 BUDGET = 0.5
 VARIANTS = ["wanda", "flap", "flap_comp", "similarity", "magnitude", "random_s0", "random_s1", "random_s2",
-            "wanda_h4", "wanda_h8"]
+            "wanda_h4", "wanda_h8", "wanda_global", "heads_global", "fitted"]
 
 def split_counts(model, macs:float, heads:int, seq_len:int=128) -> tuple:
     "`(heads, neurons)` per layer within `macs` with `heads` heads kept: the neurons fill what the heads leave."
@@ -51,24 +59,36 @@ def split_counts(model, macs:float, heads:int, seq_len:int=128) -> tuple:
     rest = full - H * head - neurons_per_layer(model)[0] * neuron   # what no pruning touches
     return heads, math.floor((macs * full - rest - heads * head) / neuron)
 
-def task_scores(task:str, glue, rows:int) -> dict:
-    "The unit scores every variant reads, from one fresh MiniLM and the task's first `rows` training inputs (labels unread)."
+def global_keep(scores:list, total:int) -> list:
+    "Kept neuron indices per layer: the `total` best of all layers' `scores` ranked together, each layer's best one kept first."
+    flat = torch.cat([s.float() for s in scores])
+    first = torch.tensor([sum(map(len, scores[:l])) + int(s.argmax()) for l, s in enumerate(scores)])
+    rank = flat.clone(); rank[first] = float("inf")
+    top, out, at = rank.topk(total).indices, [], 0
+    for s in scores: out.append(top[(top >= at) & (top < at + len(s))].sort().values - at); at += len(s)
+    return out
+
+def task_scores(task:str, glue, rows:int, fit:dict) -> dict:
+    "The unit scores every variant reads, from one fresh MiniLM and the task's first `rows` training inputs (labels unread); `fit`: `neuron_fit.json`'s held-out weights per task."
     model, tok = load_encoder()
     texts = task_texts(_subsample(load_task(task, "train", glue), rows, 0, "score_rows"), task)
     heads, wanda, st = score_units(model, tok, texts, None, "wanda", progress=False, return_stats=True)
-    return dict(heads=heads, stats=st, wanda=wanda, flap=neuron_scores(model, st, "flap"),
+    fitted = {} if task not in fit else dict(fitted=fitted_scores(feature_rows(model, st), fit[task]["weights"]))
+    return dict(heads=heads, stats=st, wanda=wanda, flap=neuron_scores(model, st, "flap"), **fitted,
                 similarity=similarity_neuron_scores(model, tok, texts[:256], seed=0),
                 magnitude=neuron_scores(model, None, "magnitude"),
                 **{f"random_s{s}": neuron_scores(model, None, "random", seed=s) for s in range(3)})
 
 def plan(variant:str, sc:dict, model) -> tuple:
     "`(head_mask, neuron_keep, bias_means or None)` of a variant on a full model."
-    ns = sc["wanda" if variant.startswith("wanda") else "flap" if variant == "flap_comp" else variant]
+    ns = sc["wanda" if variant.startswith("wanda") or variant == "heads_global" else "flap" if variant == "flap_comp" else variant]
     hm, keep = budget_masks(model, sc["heads"], ns, BUDGET)
     if variant in ("wanda_h4", "wanda_h8"):
         kh, kn = split_counts(model, BUDGET, int(variant[-1]))
         hm = torch.zeros_like(hm).scatter_(1, sc["heads"].topk(kh, dim=1).indices, 1.)
         keep = [s.topk(kn).indices.sort().values for s in ns]
+    if variant == "wanda_global": keep = global_keep(ns, sum(map(len, keep)))
+    if variant == "heads_global": hm = topk_mask(sc["heads"], 1 - hm.sum().item() / hm.numel(), per_layer=False)
     return hm, keep, sc["stats"].mean if variant == "flap_comp" else None
 
 def proxy_run(task:str, hm, keep, means, glue, P:dict, seed:int) -> dict:
@@ -124,28 +144,38 @@ def main(argv=None):
     folder = res / "neuron_proxy"
     if a.quick: folder, P, variants, tasks, rows = Path(tempfile.mkdtemp()) / "neuron_proxy", QUICK, ["wanda", "random_s0"], ["rte"], 64
     folder.mkdir(parents=True, exist_ok=True)
+    fit = json.loads((res / "neuron_fit.json").read_text())["held_out"] if (res / "neuron_fit.json").is_file() else {}
     scores, out = {}, dict(budget=BUDGET, variants=variants, settings={k: (list(v) if isinstance(v, tuple) else v) for k, v in P.items()},
                            proxy={}, glue_check={})
     for t in tasks:
         for v in variants:
             path = folder / f"{t}__{v}__s0.json"
             if a.report and not path.is_file(): continue
+            if v == "fitted" and t not in fit: continue   # needs studies/neuron_fit.py's weights fitted without this task
             def make(t=t, v=v):
-                if t not in scores: scores[t] = task_scores(t, a.glue, rows)
+                if t not in scores: scores[t] = task_scores(t, a.glue, rows, fit)
                 return proxy_run(t, *plan(v, scores[t], load_encoder()[0]), a.glue, P, 0)
             out["proxy"][f"{t}/{v}"] = cached(path, make)["main"]
     H = head_grid(load_encoder()[0])[1]
     for (t, m), cells in ({} if a.quick else glue_cells(res)).items():
         if t not in tasks: continue
-        prox = []
+        prox, seen = [], {}
         for seed, score, kh, kn in cells:
-            hm = torch.tensor([[1. if h in k else 0. for h in range(H)] for k in kh])
-            path = folder / f"{t}__glue-{m}-s{seed}__s0.json"
-            if a.report and not path.is_file(): continue
-            prox.append(cached(path, lambda: proxy_run(t, hm, [torch.tensor(k) for k in kn], None, a.glue, P, 0))["main"])
+            key = json.dumps([kh, kn])   # joint, magnitude and importance give every seed the same mask: one proxy run
+            if key not in seen:
+                hm = torch.tensor([[1. if h in k else 0. for h in range(H)] for k in kh])
+                path = folder / f"{t}__glue-{m}-s{seed}__s0.json"
+                if a.report and not path.is_file(): continue
+                seen[key] = cached(path, lambda: proxy_run(t, hm, [torch.tensor(k) for k in kn], None, a.glue, P, 0))["main"]
+            prox.append(seen[key])
         if prox:
-            out["glue_check"][f"{t}/{m}"] = dict(glue=statistics.mean(c[1] for c in cells), proxy=statistics.mean(prox), masks=len(prox))
+            out["glue_check"][f"{t}/{m}"] = dict(glue=statistics.mean(c[1] for c in cells), proxy=statistics.mean(prox), cells=len(prox),
+                                                 masks=len(seen))
     out["glue_check_spearman"] = check_correlation(out["glue_check"])
+    done = [t for t in tasks if all(f"{t}/{v}" in out["proxy"] for v in variants if v != "fitted" or t in fit)]
+    out["mean"] = {v: statistics.mean(out["proxy"][f"{t}/{v}"] for t in done) for v in variants if all(f"{t}/{v}" in out["proxy"] for t in done) and done}
+    out["tasks_above_wanda"] = {v: sum(out["proxy"][f"{t}/{v}"] > out["proxy"][f"{t}/wanda"] for t in done) for v in out["mean"]}
+    out["tasks"] = done
     print(json.dumps(out, indent=1))
     if not a.quick: write_json(res / "neuron_proxy.json", out)
 
