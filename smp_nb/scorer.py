@@ -303,12 +303,12 @@ def _fused(self:ScorerEnsemble, device, dtype) -> tuple:
     return self._fused_cache[1]
 
 # %% ../nbs/04_scorer.ipynb #d64bd584
-def _rest_corner(scorer:HeadScorer, x, r:int, blocks:list, zeros:tuple, bufs:dict|None=None, active:bool=False) -> torch.Tensor:
-    "Scores `[N, 2]` of `scorer` from its first convolution's output corner `x` (`r x r`, before the activation unless `active`), through its folded `blocks` on its backgrounds `zeros`."
+def _rest_corner(scorer:HeadScorer, x, r:int, blocks:list, zeros:tuple, bufs:dict|None=None) -> torch.Tensor:
+    "Scores `[N, 2]` of `scorer` from its first convolution's output corner `x` (`r x r`, already activated), through its folded `blocks` on its backgrounds `zeros`."
     bg, x0 = zeros
     size = MAP_SIZE // 2
     for b, (w, bias) in enumerate(blocks):  # each block's activation is applied as its output enters the next block
-        x, r = _corner_conv(x, bg[b + 1], w, r, size, bias, bufs, act=b > 0 or not active)
+        x, r = _corner_conv(x, bg[b + 1], w, r, size, bias, bufs, act=b > 0)
         size //= 2
     return _last_block(scorer, F.leaky_relu(x, 0.2).to(x0.dtype), x0, r)
 
@@ -320,7 +320,7 @@ def _score_fused(self:ScorerEnsemble, maps:torch.Tensor) -> torch.Tensor:
     h, r = _corner_conv(maps, zeros[0][0][0], first, maps.shape[-1], MAP_SIZE, bufs=bufs)  # every member's first background is zeros
     F.leaky_relu(h, 0.2, inplace=True)  # every member's first activation at once: faster than on each member's channel slice
     n = self.ndf
-    return torch.stack([_rest_corner(m, h[:, k * n:(k + 1) * n], r, bl, z, bufs, active=True)
+    return torch.stack([_rest_corner(m, h[:, k * n:(k + 1) * n], r, bl, z, bufs)
                         for k, (m, bl, z) in enumerate(zip(self.members, blocks, zeros))]).mean(0)
 
 # %% ../nbs/04_scorer.ipynb #f3c8abe2
