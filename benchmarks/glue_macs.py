@@ -111,7 +111,8 @@ class MacsBench(Bench):
         model, tok = load_encoder()
         model.to(self.device)
         if method == "joint":
-            hs, ns = score_units(model, tok, self.data(task)[2], None, max_length=self.S["max_length"], device=self.device, progress=False)
+            hs, ns = score_units(model, tok, self.data(task)[2], None, "wanda", max_length=self.S["max_length"], device=self.device,
+                                 progress=False)
         elif method == "random": hs, ns = random_scores(*head_grid(model), seed=seed), neuron_scores(model, None, "random", seed)
         elif method == "magnitude": hs, ns = head_magnitude(model), neuron_scores(model, None, "magnitude")
         elif method == "flap_comp":   # joint's heads; FLAP's neuron scores, and its bias compensation at removal (run_cell)
@@ -120,7 +121,7 @@ class MacsBench(Bench):
             extra = dict(means=[m.tolist() for m in st.mean])
         elif method == "fitted":   # joint's heads; the learned neuron score with weights fitted without this task
             fit = json.loads((self.res / "neuron_fit.json").read_text())["held_out"][task]["weights"]
-            hs, _, st = score_units(model, tok, self.data(task)[2], None, max_length=self.S["max_length"], device=self.device,
+            hs, _, st = score_units(model, tok, self.data(task)[2], None, "wanda", max_length=self.S["max_length"], device=self.device,
                                     progress=False, return_stats=True)
             ns = [n.float() for n in fitted_scores(feature_rows(model, st), fit)]
         elif method == "unpruned": hs, ns = torch.ones(*head_grid(model)), [torch.ones(n) for n in neurons_per_layer(model)]
