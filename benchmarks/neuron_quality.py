@@ -71,7 +71,7 @@ def run_task(model, tok, name, a) -> dict:
     dev = task_texts(load_task(name, "dev", a.glue), task)[:a.dev]
     mode, _ = task_mode(isinstance(dev[0], (tuple, list)))
     t = time.perf_counter(); score_heads(model, tok, train, progress=False); t_heads = time.perf_counter() - t
-    t = time.perf_counter(); _, wanda, stats = score_units(model, tok, train, progress=False, return_stats=True); t_units = time.perf_counter() - t
+    t = time.perf_counter(); _, wanda, stats = score_units(model, tok, train, None, "wanda", progress=False, return_stats=True); t_units = time.perf_counter() - t
     t = time.perf_counter(); sim = similarity_neuron_scores(model, tok, train[:a.similarity_rows], samples=a.samples); t_sim = time.perf_counter() - t
     scores = dict(wanda=wanda, flap=neuron_scores(model, stats, "flap"), similarity=sim, magnitude=neuron_scores(model, None, "magnitude"))
     scores["flap-nobias"] = scores["flap"]

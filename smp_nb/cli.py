@@ -20,8 +20,8 @@ from .files import atomic_write, new_dir
 from .gating import fit_canvas
 from .importance import fit_ensemble, label_importance
 from .meta import ESTIMATORS, meta_train, plot_history
-from .models import OFFLINE_ENCODER, head_grid, load_encoder, neurons_per_layer
-from .neurons import NEURON_METHODS, budget_counts, budget_masks, prune_neurons, score_units
+from .models import OFFLINE_ENCODER, adapter_for, attention_layers, base_model, head_grid, load_encoder, neurons_per_layer
+from .neurons import NEURON_METHODS, budget_counts, budget_masks, compensate_bias, prune_neurons, score_units
 from .prune import macs_per_token, prune_heads, prune_report, save_mask, save_pruned, score_heads
 from .represent import SOFTMAX_MODES
 from .sampling import topk_mask
@@ -100,19 +100,21 @@ def _check_out(out:Path):
     if not out.parent.exists(): raise FileNotFoundError(f"--out {out}: the folder {out.parent} does not exist.")
 
 # %% ../nbs/15_cli.ipynb #3450d433
-def _check_prune_args(out:Path, ratio, device, batch_size=32, macs=None, neuron_method="wanda", min_heads=1, min_neurons=1, per_layer=True):
+def _check_prune_args(out:Path, ratio, device, batch_size=32, macs=None, neuron_method="wanda", min_heads=1, min_neurons=1, per_layer=True,
+                      compensate=False):
     "The checks `prune_to_folder` and `smp-prune` make before any loading."
     if ratio is not None and macs is not None: raise ValueError("give either --ratio (heads only) or --macs (heads and neurons), not both.")
     if ratio is not None and (not isinstance(ratio, (int, float)) or not 0 < ratio < 1):
         raise ValueError(f"--ratio {ratio} must be strictly between 0 and 1 (the fraction of heads pruned, e.g. 0.5).")
-    if macs is not None: _check_budget_args(macs, neuron_method, min_heads, min_neurons, per_layer)
+    if macs is not None or compensate: _check_budget_args(macs, neuron_method, min_heads, min_neurons, per_layer, compensate)
     check_number("--batch-size", batch_size, low=1, integer=True)
     check_device(device)
     _check_out(out)
 
 # %% ../nbs/15_cli.ipynb #d9c733ca
-def _check_budget_args(macs, neuron_method, min_heads, min_neurons, per_layer):
+def _check_budget_args(macs, neuron_method, min_heads, min_neurons, per_layer, compensate=False):
     "The checks of `--macs` and the options that go with it."
+    if compensate and macs is None: raise ValueError("--compensate goes with --macs: heads alone leave every neuron in place.")
     check_number("--macs", macs, low=0, high=1, low_open=True)
     check_choice("--neuron-method", neuron_method, NEURON_METHODS)
     check_number("--min-heads", min_heads, low=0, integer=True); check_number("--min-neurons", min_neurons, low=0, integer=True)
@@ -130,7 +132,7 @@ def _speed_report(full, pruned) -> dict:
 # %% ../nbs/15_cli.ipynb #e1bb4580
 def _save_neurons(keep:list, path:Path, report:dict):
     "Write the kept neurons as JSON: the model, the budget, and per layer the count and the indices kept."
-    d = dict(model=report["model"], macs=report["macs"], neuron_method=report["neuron_method"], neurons_total=report["neurons_total"],
+    d = dict(model=report["model"], macs=report["macs"], neuron_method=report["neuron_method"], compensated=report["compensated"], neurons_total=report["neurons_total"],
              kept_counts=[len(k) for k in keep], kept_neurons=[[int(i) for i in k] for k in keep])
     atomic_write(path, lambda p: Path(p).write_text(json.dumps(d, indent=1)))
 
@@ -147,15 +149,23 @@ def _write_result(out:Path, pruned, tokenizer, st_source, mask, scores, ratio, r
 
 # %% ../nbs/15_cli.ipynb #e13c8a44
 def _choose_units(enc, tok, texts, scorer, ratio, per_layer, macs, neuron_method, min_heads, min_neurons, batch_size, max_length,
-                  precision="auto") -> tuple:
-    "`(head_scores, head_mask, neuron_keep)`: by `ratio` the heads alone (`neuron_keep` is `None`), or by `macs` heads and neurons."
+                  precision="auto", compensate=False) -> tuple:
+    "`(head_scores, head_mask, neuron_keep, neuron_means)`: by `ratio` the heads alone (the last two `None`), or by `macs` heads and neurons."
     kw = dict(batch_size=batch_size, max_length=max_length, progress=False, precision=precision)
     if macs is None:
         scores = score_heads(enc, tok, texts, pruner=scorer, **kw)
-        return scores, topk_mask(scores, ratio, per_layer=per_layer), None
+        return scores, topk_mask(scores, ratio, per_layer=per_layer), None, None
     budget_counts(enc, macs, 128, min_heads, min_neurons)
-    scores, neurons = score_units(enc, tok, texts, scorer, neuron_method, **kw)
-    return (scores, *budget_masks(enc, scores, neurons, macs, 128, min_heads, min_neurons))
+    if compensate: _check_biases(enc)
+    scores, neurons, stats = score_units(enc, tok, texts, scorer, neuron_method, return_stats=True, **kw)
+    return (scores, *budget_masks(enc, scores, neurons, macs, 128, min_heads, min_neurons), stats.mean)
+
+def _check_biases(enc):
+    "A clear error, before the pass, where a layer's feed-forward output projection has no bias to compensate into."
+    ad = adapter_for(enc)
+    if any(ad.ffn_out(layer).bias is None for layer in attention_layers(enc)):
+        raise ValueError(f"--compensate: {type(base_model(enc)).__name__}'s feed-forward output projections have no bias to take "
+                         f"the removed neurons' means; prune without --compensate.")
 
 # %% ../nbs/15_cli.ipynb #2077d698
 def prune_to_folder(out:str|Path, # output folder
@@ -170,11 +180,12 @@ def prune_to_folder(out:str|Path, # output folder
                     speed:bool=True, # measure the speed-up (batch 32 x 128 tokens)
                     macs:float|None=None, # instead of `ratio`: the fraction of multiply-adds per token kept, removing heads and neurons
                     neuron_method:str="wanda", min_heads:int=1, min_neurons:int=1, # with `macs`, as in `prune_to_macs`
+                    compensate:bool=False, # with `macs`, as in `prune_to_macs`: fold the removed neurons' means into the output biases
                     precision:str="auto", # the pruner's convolutions, as in `score_heads`: "auto", "float32" or "bfloat16"
                    ) -> dict:
     "Score, prune and save: the pruned model (with its sentence-transformers pipeline, if it has one), its mask JSON, a heatmap and a report, in `out`."
     out = Path(out)
-    _check_prune_args(out, ratio, device, batch_size, macs, neuron_method, min_heads, min_neurons, per_layer)
+    _check_prune_args(out, ratio, device, batch_size, macs, neuron_method, min_heads, min_neurons, per_layer, compensate)
     check_number("--max-length", max_length, low=1, integer=True)
     check_choice("--precision", precision, SCORE_PRECISIONS)
     ratio = 0.5 if ratio is None and macs is None else ratio
@@ -184,15 +195,16 @@ def prune_to_folder(out:str|Path, # output folder
     enc, tok = load_encoder(model)
     st_source = sentence_transformer_source(model)
     if device: enc.to(device)
-    scores, mask, keep = _choose_units(enc, tok, texts, scorer, ratio, per_layer, macs, neuron_method, min_heads, min_neurons,
-                                       batch_size, max_length, precision)
+    scores, mask, keep, means = _choose_units(enc, tok, texts, scorer, ratio, per_layer, macs, neuron_method, min_heads, min_neurons,
+                                              batch_size, max_length, precision, compensate)
     full = copy.deepcopy(enc) if speed else None  # the unpruned model, to time against
+    if keep is not None and compensate: compensate_bias(enc, keep, means)
     before = dict(neurons_total=sum(neurons_per_layer(enc)), macs=macs_per_token(enc))
     pruned = prune_heads(enc, mask) if keep is None else prune_neurons(prune_heads(enc, mask), keep)
     report = dict(model=model or OFFLINE_ENCODER, sentence_transformers=st_source is not None, inputs=len(texts), ratio=ratio,
                   per_layer=per_layer, heads_kept=[int(x) for x in mask.sum(1).tolist()], heads_total=int(mask.numel()),
                   precision=str(score_dtype(precision, device)).replace("torch.", ""))
-    if keep is not None: report.update(macs=macs, neuron_method=neuron_method, neurons_kept=[len(k) for k in keep],
+    if keep is not None: report.update(macs=macs, neuron_method=neuron_method, compensated=compensate, neurons_kept=[len(k) for k in keep],
                                        neurons_total=before["neurons_total"], macs_kept=macs_per_token(pruned) / before["macs"])
     report.update(_speed_report(full, pruned) if speed else dict(params_after=sum(p.numel() for p in pruned.parameters())))
     _write_result(out, pruned, tok, st_source, mask, scores, ratio, report, keep)
@@ -202,7 +214,8 @@ def prune_to_folder(out:str|Path, # output folder
 def format_report(r:dict) -> str:
     "A short human-readable summary of a `prune_to_folder` report."
     how = (f"ratio: {r['ratio']} ({'per layer' if r['per_layer'] else 'global budget'})" if r.get("macs") is None else
-           f"budget: {r['macs']:.0%} of the multiply-adds per token (heads and neurons, {r['neuron_method']} neuron scores)")
+           f"budget: {r['macs']:.0%} of the multiply-adds per token (heads and neurons, {r['neuron_method']} neuron scores"
+           f"{', bias compensated' if r.get('compensated') else ''})")
     lines = [f"model: {r['model']}  inputs scored: {r['inputs']}  {how}",
              f"heads kept per layer: {r['heads_kept']}  ({sum(r['heads_kept'])} of {r['heads_total']})"]
     if r.get("macs") is not None:
@@ -246,6 +259,7 @@ def smp_prune(model:str=None, # encoder: Hub name or local folder (default: the 
               ratio:float=None, # fraction of heads to prune, in (0, 1) (default 0.5); heads only
               macs:float=None, # instead of --ratio: keep this fraction of the multiply-adds per token, in (0, 1], removing heads and feed-forward neurons
               neuron_method:str="wanda", # with --macs: how neurons are scored (wanda, flap, magnitude, random or similarity)
+              compensate:bool=False, # with --macs: fold the removed neurons' mean outputs into the feed-forward output biases (FLAP's compensation)
               min_heads:int=1, # with --macs: the fewest heads any layer keeps
               min_neurons:int=1, # with --macs: the fewest feed-forward neurons any layer keeps
               global_budget:bool=False, # one budget over all layers instead of the same in every layer (with --ratio)
@@ -262,10 +276,10 @@ def smp_prune(model:str=None, # encoder: Hub name or local folder (default: the 
         check_number("--max-texts", max_texts, low=1, integer=True)
         check_number("--max-length", max_length, low=1, integer=True)
         check_choice("--precision", precision, SCORE_PRECISIONS)
-        _check_prune_args(Path(out), ratio, device, 32, macs, neuron_method, min_heads, min_neurons, not global_budget)
+        _check_prune_args(Path(out), ratio, device, 32, macs, neuron_method, min_heads, min_neurons, not global_budget, compensate)
         xs = _prune_inputs(task, data_dir, texts, max_texts)
         r = prune_to_folder(out, model=model, texts=xs, ratio=ratio, per_layer=not global_budget, pruner=pruner, device=device,
-                            max_length=max_length, speed=not no_speed, macs=macs, neuron_method=neuron_method,
+                            max_length=max_length, speed=not no_speed, macs=macs, neuron_method=neuron_method, compensate=compensate,
                             min_heads=min_heads, min_neurons=min_neurons, precision=precision)
     print(format_report(r))
     print(f"saved the pruned model, mask.json{', neurons.json' if macs is not None else ''} and head_scores.png in {out}")
