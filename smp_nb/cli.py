@@ -179,15 +179,13 @@ def prune_to_folder(out:str|Path, # output folder
                     max_length:int=128, # tokens of each input the pruner reads (up to the model's context, e.g. 2048 for ModernBERT)
                     speed:bool=True, # measure the speed-up (batch 32 x 128 tokens)
                     macs:float|None=None, # instead of `ratio`: the fraction of multiply-adds per token kept, removing heads and neurons
-                    neuron_method:str="wanda", min_heads:int=1, min_neurons:int=1, # with `macs`, as in `prune_to_macs`
-                    compensate:bool=False, # with `macs`, as in `prune_to_macs`: fold the removed neurons' means into the output biases
+                    neuron_method:str="wanda", min_heads:int=1, min_neurons:int=1, compensate:bool=False, # with `macs`, as in `prune_to_macs`
                     precision:str="auto", # the pruner's convolutions, as in `score_heads`: "auto", "float32" or "bfloat16"
                    ) -> dict:
     "Score, prune and save: the pruned model (with its sentence-transformers pipeline, if it has one), its mask JSON, a heatmap and a report, in `out`."
     out = Path(out)
     _check_prune_args(out, ratio, device, batch_size, macs, neuron_method, min_heads, min_neurons, per_layer, compensate)
-    check_number("--max-length", max_length, low=1, integer=True)
-    check_choice("--precision", precision, SCORE_PRECISIONS)
+    check_number("--max-length", max_length, low=1, integer=True); check_choice("--precision", precision, SCORE_PRECISIONS)
     ratio = 0.5 if ratio is None and macs is None else ratio
     texts = SAMPLE_SENTENCES if texts is None else list(texts)
     if not texts: raise ValueError("no inputs to score: give --task or --texts with at least one input.")
