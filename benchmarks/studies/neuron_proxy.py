@@ -4,6 +4,7 @@ Usage:
   python benchmarks/studies/neuron_proxy.py              # every task x variant, then the check against glue_macs' cells
   python benchmarks/studies/neuron_proxy.py --report     # only summarise the proxy runs on disk
   python benchmarks/studies/neuron_proxy.py --quick      # tiny slices of RTE and two variants, into a temporary folder
+  python benchmarks/studies/neuron_proxy.py --macs 0.6 --skip-check   # the split of a 60% budget (SPLITS), no GLUE check
 
 Why: `glue_macs.py` fine-tunes three recipes fully (2-3.5 CPU minutes a cell); choosing among more neuron estimators
 and budget splits needs something cheaper. The fine-tuning proxy of `finetune_proxy.py` (its `PROXY` settings: a
@@ -19,7 +20,9 @@ Last, `fitted`: the learned neuron score of `neuron_fit.py`, with the weights fi
 from `neuron_fit.json`; skipped until that study has run). Labels are used only to evaluate. Then, as a check that
 the proxy also ranks budgets' masks, it scores the exact masks of `glue_macs.py`'s cells at 50% (once per distinct
 mask: label-free and label-based scores give every seed the same one) and reports Spearman's correlation with their
-full fine-tuned scores.
+full fine-tuned scores. With `--macs 0.6` it runs only the splits of that budget (`SPLITS`: Wanda's neurons with 4, 5,
+7 (the default's equal shares) or 9 heads per layer), into files and a summary tagged `m60`
+(`neuron_proxy_m60.json`), with the same check unless `--skip-check`.
 
 Each proxy run is one JSON in benchmarks/results/neuron_proxy/ (written atomically; an existing file is skipped, so an
 interrupted run resumes); the summary goes to benchmarks/results/neuron_proxy.json. Choosing the default neuron score
@@ -51,6 +54,7 @@ TASKS = ["rte", "mrpc", "stsb", "cola", "sst2"]
 BUDGET = 0.5
 VARIANTS = ["wanda", "flap", "flap_comp", "similarity", "magnitude", "random_s0", "random_s1", "random_s2",
             "wanda_h4", "wanda_h8", "wanda_global", "heads_global", "fitted"]
+SPLITS = {0.6: ["wanda", "wanda_h4", "wanda_h5", "wanda_h9"]}   # --macs 0.6: the split of the budget (the default keeps 7 heads)
 
 def split_counts(model, macs:float, heads:int, seq_len:int=128) -> tuple:
     "`(heads, neurons)` per layer within `macs` with `heads` heads kept: the neurons fill what the heads leave."
@@ -79,12 +83,12 @@ def task_scores(task:str, glue, rows:int, fit:dict) -> dict:
                 magnitude=neuron_scores(model, None, "magnitude"),
                 **{f"random_s{s}": neuron_scores(model, None, "random", seed=s) for s in range(3)})
 
-def plan(variant:str, sc:dict, model) -> tuple:
-    "`(head_mask, neuron_keep, bias_means or None)` of a variant on a full model."
+def plan(variant:str, sc:dict, model, budget:float=BUDGET) -> tuple:
+    "`(head_mask, neuron_keep, bias_means or None)` of a variant on a full model, at `budget` of its multiply-adds."
     ns = sc["wanda" if variant.startswith("wanda") or variant == "heads_global" else "flap" if variant == "flap_comp" else variant]
-    hm, keep = budget_masks(model, sc["heads"], ns, BUDGET)
-    if variant in ("wanda_h4", "wanda_h8"):
-        kh, kn = split_counts(model, BUDGET, int(variant[-1]))
+    hm, keep = budget_masks(model, sc["heads"], ns, budget)
+    if variant.startswith("wanda_h"):
+        kh, kn = split_counts(model, budget, int(variant[len("wanda_h"):]))
         hm = torch.zeros_like(hm).scatter_(1, sc["heads"].topk(kh, dim=1).indices, 1.)
         keep = [s.topk(kn).indices.sort().values for s in ns]
     if variant == "wanda_global": keep = global_keep(ns, sum(map(len, keep)))
@@ -112,10 +116,10 @@ def cached(path:Path, make) -> dict:
         log(f"proxy {path.stem}: {r['main']:.1f} ({time.perf_counter() - t0:.0f} s)")
     return json.loads(path.read_text())
 
-def glue_cells(res:Path) -> dict:
-    "{(task, method): [(seed, full score x 100, kept heads, kept neurons)]} of glue_macs' cells at the budget."
+def glue_cells(res:Path, budget:float=BUDGET) -> dict:
+    "{(task, method): [(seed, full score x 100, kept heads, kept neurons)]} of glue_macs' cells at `budget`."
     out = {}
-    for p in sorted((res / "glue_macs").glob(f"*__m{round(BUDGET * 100)}__s*.json")):
+    for p in sorted((res / "glue_macs").glob(f"*__m{round(budget * 100)}__s*.json")):
         c = json.loads(p.read_text())
         out.setdefault((c["task"], c["method"]), []).append((c["seed"], 100 * c["main"], c["kept_heads"], c["kept_neurons"]))
     return out
@@ -138,33 +142,37 @@ def main(argv=None):
     ap.add_argument("--tasks", default=",".join(TASKS))
     ap.add_argument("--report", action="store_true", help="only summarise the proxy runs on disk")
     ap.add_argument("--quick", action="store_true", help="tiny slices of RTE, two variants, into a temporary folder")
+    ap.add_argument("--macs", type=float, default=BUDGET, help=f"the budget; other than {BUDGET}, only the splits of SPLITS")
+    ap.add_argument("--skip-check", action="store_true", help="skip the proxy runs of glue_macs' masks")
     a = ap.parse_args(argv)
+    if a.macs != BUDGET and a.macs not in SPLITS: sys.exit(f"--macs must be {BUDGET} or one of {sorted(SPLITS)}; got {a.macs}.")
     torch.set_num_threads(2)
-    res, P, variants, tasks, rows = Path(a.results), PROXY, VARIANTS, a.tasks.split(","), 2000
+    res, P, tasks, rows = Path(a.results), PROXY, a.tasks.split(","), 2000
+    variants, tag = (VARIANTS, "") if a.macs == BUDGET else (SPLITS[a.macs], f"__m{round(a.macs * 100)}")
     folder = res / "neuron_proxy"
     if a.quick: folder, P, variants, tasks, rows = Path(tempfile.mkdtemp()) / "neuron_proxy", QUICK, ["wanda", "random_s0"], ["rte"], 64
     folder.mkdir(parents=True, exist_ok=True)
     fit = json.loads((res / "neuron_fit.json").read_text())["held_out"] if (res / "neuron_fit.json").is_file() else {}
-    scores, out = {}, dict(budget=BUDGET, variants=variants, settings={k: (list(v) if isinstance(v, tuple) else v) for k, v in P.items()},
+    scores, out = {}, dict(budget=a.macs, variants=variants, settings={k: (list(v) if isinstance(v, tuple) else v) for k, v in P.items()},
                            proxy={}, glue_check={})
     for t in tasks:
         for v in variants:
-            path = folder / f"{t}__{v}__s0.json"
+            path = folder / f"{t}__{v}{tag}__s0.json"
             if a.report and not path.is_file(): continue
             if v == "fitted" and t not in fit: continue   # needs studies/neuron_fit.py's weights fitted without this task
             def make(t=t, v=v):
                 if t not in scores: scores[t] = task_scores(t, a.glue, rows, fit)
-                return proxy_run(t, *plan(v, scores[t], load_encoder()[0]), a.glue, P, 0)
+                return proxy_run(t, *plan(v, scores[t], load_encoder()[0], a.macs), a.glue, P, 0)
             out["proxy"][f"{t}/{v}"] = cached(path, make)["main"]
     H = head_grid(load_encoder()[0])[1]
-    for (t, m), cells in ({} if a.quick else glue_cells(res)).items():
+    for (t, m), cells in ({} if a.quick or a.skip_check else glue_cells(res, a.macs)).items():
         if t not in tasks: continue
         prox, seen = [], {}
         for seed, score, kh, kn in cells:
             key = json.dumps([kh, kn])   # joint, magnitude and importance give every seed the same mask: one proxy run
             if key not in seen:
                 hm = torch.tensor([[1. if h in k else 0. for h in range(H)] for k in kh])
-                path = folder / f"{t}__glue-{m}-s{seed}__s0.json"
+                path = folder / f"{t}__glue-{m}-s{seed}{tag}__s0.json"
                 if a.report and not path.is_file(): continue
                 seen[key] = cached(path, lambda: proxy_run(t, hm, [torch.tensor(k) for k in kn], None, a.glue, P, 0))["main"]
             prox.append(seen[key])
@@ -177,7 +185,7 @@ def main(argv=None):
     out["tasks_above_wanda"] = {v: sum(out["proxy"][f"{t}/{v}"] > out["proxy"][f"{t}/wanda"] for t in done) for v in out["mean"]}
     out["tasks"] = done
     print(json.dumps(out, indent=1))
-    if not a.quick: write_json(res / "neuron_proxy.json", out)
+    if not a.quick: write_json(res / f"neuron_proxy{tag.replace('__', '_')}.json", out)
 
 if __name__ == "__main__":
     main()
