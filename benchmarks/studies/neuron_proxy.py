@@ -1,4 +1,4 @@
-"""Which neuron scores, and which split of a multiply-add budget between heads and neurons: the fine-tuning proxy at 50%.
+"""Which neuron scores, and which split of a multiply-add budget between heads and neurons: the fine-tuning proxy at 50% (splits also at 60%).
 
 Usage:
   python benchmarks/studies/neuron_proxy.py              # every task x variant, then the check against glue_macs' cells
@@ -30,7 +30,7 @@ from this table is selection over the variants tried: the summary says how many,
 the check.
 
 Time: 19-60 s a proxy run on a 2-core CPU; 5 tasks x 13 variants and the glue_macs masks, about 90 runs, 45-70 minutes;
-the scoring passes about 2 minutes; --quick about a minute.
+the scoring passes about 2 minutes; --macs 0.6 --skip-check 20 runs, about 18 minutes; --quick about a minute.
 """
 import argparse, copy, json, math, statistics, sys, tempfile, time
 from pathlib import Path
