@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: com
 from common import RESULTS, add_glue_arg, check_glue, cpu_model, write_json
 from smp_nb.data import encode_texts, load_task, task_texts
 from smp_nb.gating import attention_maps
-from smp_nb.models import load_encoder
+from smp_nb.models import adapter_for, attention_layers, load_encoder
 from smp_nb.neurons import score_units
 from smp_nb.scorer import load_pruner
 
@@ -38,9 +38,9 @@ def denormal_census(model, tok, texts:list) -> dict:
     tiny, count = torch.finfo(torch.float32).tiny, {}
     def tally(name, x):
         c = count.setdefault(name, [0, 0]); c[0] += int(((x != 0) & (x.abs() < tiny)).sum()); c[1] += x.numel()
-    layers = model.encoder.layer
-    hooks = [l.output.dense.register_forward_pre_hook(lambda m, a: tally("feed-forward output input", a[0])) for l in layers]
-    hooks += [l.attention.output.dense.register_forward_pre_hook(lambda m, a: tally("attention output input", a[0])) for l in layers]
+    ad, layers = adapter_for(model), attention_layers(model)
+    hooks = [ad.ffn_out(l).register_forward_pre_hook(lambda m, a: tally("feed-forward output input", a[0])) for l in layers]
+    hooks += [ad.out_proj(l).register_forward_pre_hook(lambda m, a: tally("attention output input", a[0])) for l in layers]
     try:
         with torch.inference_mode(): tally("attention maps", attention_maps(model, **encode_texts(tok, texts, max_length=128)))
     finally:
